@@ -1,0 +1,299 @@
+"""The result file: the only module that knows its layout.
+
+A result file is a pyperf BenchmarkSuite JSON (so `python -m pyperf show FILE` works), one
+benchmark per finished cell, plus a top-level "ipcbench" section that pyperf ignores:
+
+    {"version": "1.0", "benchmarks": [...], "metadata": {...common pyperf metadata...},
+     "ipcbench": {"schema": 1, "version": "0.1.0", "planned": [cell names],
+                  "failed": {cell name: reason}, "notes": [...], "settings": {...}}}
+
+Per-benchmark metadata carries the cell's axes (pattern, transport, method, size_bytes,
+placement); every run also carries ipcbench_version and ipcbench_schema, which pyperf hoists
+into the suite metadata because they are common to all benchmarks.
+"""
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ipcbench import SCHEMA_VERSION, __version__
+
+SECTION = "ipcbench"
+CELL_KEYS = ("pattern", "transport", "method", "size_bytes", "placement")
+# Bigger result files than this are not ours (the full sweep writes well under 10 MB).
+MAX_FILE_BYTES = 256 << 20
+
+
+class ResultFileError(Exception):
+    """A result file that cannot be used; the message names the file and what is wrong."""
+
+
+def run_metadata() -> dict:
+    """pyperf metadata stamped on every run of every cell."""
+    return {"ipcbench_version": __version__, "ipcbench_schema": SCHEMA_VERSION}
+
+
+@dataclass
+class ResultFile:
+    """What a result file holds, in memory."""
+
+    benchmarks: list = field(default_factory=list)  # pyperf.Benchmark, in run order
+    planned: list[str] = field(default_factory=list)  # every cell name the run set out to do
+    failed: dict[str, str] = field(default_factory=dict)  # cell name -> why it has no figure
+    notes: list[str] = field(default_factory=list)  # what the selection skipped, and why
+    settings: dict = field(default_factory=dict)  # profile and options, for `--resume`
+
+    def done(self) -> set[str]:
+        return {bench.get_name() for bench in self.benchmarks}
+
+    def missing(self) -> list[str]:
+        done = self.done()
+        return [name for name in self.planned if name not in done]
+
+    def add(self, bench) -> None:
+        """Add a finished cell; a cell already present gets the new runs (`--append`)."""
+        name = bench.get_name()
+        self.failed.pop(name, None)
+        for existing in self.benchmarks:
+            if existing.get_name() == name:
+                existing.add_runs(bench)
+                return
+        self.benchmarks.append(bench)
+
+    def to_json(self) -> dict:
+        import pyperf
+
+        if self.benchmarks:
+            suite = pyperf.BenchmarkSuite(self.benchmarks)
+            data = json.loads(_pyperf_json(suite))
+        else:
+            data = {"version": "1.0", "benchmarks": []}
+        data[SECTION] = {
+            "schema": SCHEMA_VERSION,
+            "version": __version__,
+            "planned": self.planned,
+            "failed": self.failed,
+            "notes": self.notes,
+            "settings": self.settings,
+        }
+        return data
+
+
+def _pyperf_json(suite) -> str:
+    import io
+
+    buffer = io.StringIO()
+    suite.dump(buffer)
+    return buffer.getvalue()
+
+
+def save(path: str | os.PathLike, result: ResultFile) -> None:
+    """Write atomically: a crash or a full disk mid-write leaves the previous file intact."""
+    path = Path(path)
+    text = json.dumps(result.to_json(), sort_keys=True, separators=(",", ":")) + "\n"
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def load(path: str | os.PathLike) -> ResultFile:
+    """Read and check a result file; any problem is a ResultFileError naming the file."""
+    path = Path(path)
+    text, data = _read_json(path)
+    section = data.get(SECTION) if isinstance(data, dict) else None
+    if not isinstance(data, dict) or "benchmarks" not in data:
+        raise ResultFileError(f"{path}: not a pyperf result file (no 'benchmarks' list)")
+    if not isinstance(section, dict):
+        raise ResultFileError(
+            f"{path}: a pyperf file, but not written by ipcbench (no '{SECTION}')"
+        )
+    schema = section.get("schema")
+    if not isinstance(schema, int) or isinstance(schema, bool):
+        raise ResultFileError(f"{path}: the '{SECTION}' section has no valid schema version")
+    if schema > SCHEMA_VERSION:
+        raise ResultFileError(
+            f"{path}: written with result schema {schema} (ipcbench {section.get('version')}); "
+            f"this ipcbench {__version__} reads schema {SCHEMA_VERSION}: upgrade ipcbench"
+        )
+    benchmarks = _load_benchmarks(path, text, data)
+    try:
+        return ResultFile(
+            benchmarks=benchmarks,
+            planned=_strings(section.get("planned", []), "planned"),
+            failed=_string_map(section.get("failed", {}), "failed"),
+            notes=_strings(section.get("notes", []), "notes"),
+            settings=dict(section.get("settings") or {}),
+        )
+    except (TypeError, ValueError) as error:
+        raise ResultFileError(f"{path}: bad '{SECTION}' section: {error}") from None
+
+
+def _read_json(path: Path):
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ResultFileError(f"{path}: {size} bytes is too large for a result file")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ResultFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ResultFileError(f"{path}: is a directory, not a result file") from None
+    except UnicodeDecodeError:
+        raise ResultFileError(f"{path}: not a text file (not UTF-8)") from None
+    except OSError as error:
+        raise ResultFileError(f"{path}: cannot read: {error.strerror}") from None
+    if not text.strip():
+        raise ResultFileError(f"{path}: empty file")
+    try:
+        return text, json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise ResultFileError(f"{path}: not valid JSON (truncated?): {error}") from None
+    except RecursionError:
+        raise ResultFileError(f"{path}: JSON nested too deeply") from None
+    except ValueError as error:
+        raise ResultFileError(f"{path}: {error}") from None
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"the JSON holds {name}, which no timing can be")
+
+
+def _load_benchmarks(path: Path, text: str, data: dict) -> list:
+    import pyperf
+
+    if not data["benchmarks"]:
+        return []
+    try:
+        suite = pyperf.BenchmarkSuite.loads(text)
+    except RecursionError:
+        raise ResultFileError(f"{path}: JSON nested too deeply") from None
+    except Exception as error:  # pyperf raises ValueError, KeyError, TypeError, ...
+        raise ResultFileError(f"{path}: not a valid pyperf suite: {error!r}") from None
+    benchmarks = suite.get_benchmarks()
+    for bench in benchmarks:
+        _check_benchmark(path, bench)
+    return benchmarks
+
+
+def _check_benchmark(path: Path, bench) -> None:
+    name = bench.get_name()
+    metadata = bench.get_metadata()
+    missing = [key for key in CELL_KEYS if key not in metadata]
+    if missing:
+        raise ResultFileError(f"{path}: benchmark {name!r} lacks ipcbench metadata {missing}")
+    for value in bench.get_values():
+        if not (isinstance(value, float | int) and math.isfinite(value) and value > 0):
+            raise ResultFileError(f"{path}: benchmark {name!r} holds an impossible value {value!r}")
+
+
+def _strings(value, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"'{what}' must be a list of strings")
+    return list(value)
+
+
+def _string_map(value, what: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ValueError(f"'{what}' must map cell names to reasons")
+    return dict(value)
+
+
+# -- the tidy frame ------------------------------------------------------------------------------
+
+FRAME_COLUMNS = (
+    "file",
+    "machine",
+    "hostname",
+    "cpu",
+    "cpu_count",
+    "kernel",
+    "python",
+    "python_implementation",
+    "ipcbench_version",
+    "pattern",
+    "transport",
+    "method",
+    "size_bytes",
+    "size",
+    "placement",
+    "n",
+    "median",
+    "mad",
+    "mean",
+    "stdev",
+    "p5",
+    "p95",
+    "latency_us",
+    "throughput_MBps",
+    "values",
+)
+
+
+def load_results(paths):
+    """One tidy row per cell per file, raw values kept; times in seconds, as pyperf stores them.
+
+    latency_us is the pingpong round trip's median in microseconds; throughput_MBps is the stream
+    payload rate in MB/s (10**6 bytes per second) at the median time per message.
+    """
+    import pandas as pd
+
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ResultFileError("no result files given")
+    rows = []
+    for path in paths:
+        rows.extend(_rows(path, load(path)))
+    frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+    return frame.astype({"size_bytes": "int64", "n": "int64", "cpu_count": "Int64"})
+
+
+def _rows(path: Path, result: ResultFile):
+    import statistics
+
+    from ipcbench.sizes import format_size
+
+    for bench in result.benchmarks:
+        meta = bench.get_metadata()
+        values = bench.get_values()
+        median = bench.median()
+        size = int(meta["size_bytes"])
+        yield {
+            "file": str(path),
+            "machine": path.stem,
+            "hostname": meta.get("hostname"),
+            "cpu": meta.get("cpu_model_name"),
+            "cpu_count": meta.get("cpu_count"),
+            "kernel": meta.get("platform"),
+            "python": meta.get("python_version"),
+            "python_implementation": meta.get("python_implementation"),
+            "ipcbench_version": meta.get("ipcbench_version"),
+            "pattern": meta["pattern"],
+            "transport": meta["transport"],
+            "method": meta["method"],
+            "size_bytes": size,
+            "size": format_size(size),
+            "placement": meta["placement"],
+            "n": len(values),
+            "median": median,
+            "mad": bench.median_abs_dev(),
+            "mean": statistics.fmean(values),
+            "stdev": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "p5": bench.percentile(5),
+            "p95": bench.percentile(95),
+            "latency_us": median * 1e6 if meta["pattern"] == "pingpong" else None,
+            "throughput_MBps": size / median / 1e6 if meta["pattern"] == "stream" else None,
+            "values": list(values),
+        }

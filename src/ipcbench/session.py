@@ -1,0 +1,98 @@
+"""One cell's live channel: CPUs placed, child started and checked, ready for the timed loop."""
+
+import multiprocessing
+import os
+
+from ipcbench.matrix import Cell
+from ipcbench.patterns import TIMED_LOOPS, make_payload, verify
+from ipcbench.transports.base import MP_METHODS
+
+# Commands and the stream ack are tiny, but the receive buffers must hold them too.
+MIN_CAPACITY = 64
+
+
+def placement_cpus(placement: str) -> tuple[set[int] | None, set[int] | None]:
+    """(parent CPUs, child CPUs) for a placement; None means not pinned."""
+    if placement == "free":
+        return None, None
+    cpus = sorted(os.sched_getaffinity(0))
+    if placement == "same":
+        return {cpus[0]}, {cpus[0]}
+    if len(cpus) < 2:
+        raise ValueError("placement 'split' needs at least 2 CPUs")
+    return {cpus[0]}, {cpus[1]}
+
+
+def describe_placement(parent: set[int] | None, child: set[int] | None) -> str:
+    if parent is None:
+        return "unpinned"
+    return f"parent on CPU {min(parent)}, child on CPU {min(child)}"
+
+
+def start_context(method: str):
+    if method not in MP_METHODS:
+        return None  # exec and in-process transports start no multiprocessing child
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        # Children forked from the server then need no import of their own.
+        context.set_forkserver_preload(["ipcbench.child"])
+    return context
+
+
+class Session:
+    """Context manager: `with Session(cell, transport_class) as session: session.time(loops)`."""
+
+    def __init__(self, cell: Cell, transport_class) -> None:
+        self.cell, self.transport_class = cell, transport_class
+        self.payload = make_payload(cell.size)
+        self.endpoint = None
+        self._timed_loop = TIMED_LOOPS[cell.pattern]
+        self.cpus = placement_cpus(cell.placement)  # before this process pins itself
+
+    def __enter__(self) -> "Session":
+        parent_cpus, child_cpus = self.cpus
+        self._saved_affinity = os.sched_getaffinity(0)
+        if parent_cpus:
+            os.sched_setaffinity(0, parent_cpus)
+        try:
+            capacity = max(self.cell.size, MIN_CAPACITY)
+            context = start_context(self.cell.method)
+            self.endpoint = self.transport_class().open(context, capacity, child_cpus)
+            verify(self.endpoint, self.cell.size)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def time(self, loops: int) -> float:
+        """Seconds for `loops` iterations of the cell's pattern (pyperf's bench_time_func)."""
+        return self._timed_loop(self.endpoint, self.payload, loops)
+
+    def calibrate(self, min_time: float) -> int:
+        """The loop count whose run takes at least `min_time` (pyperf's rule), found in-process.
+
+        Doing this here, with the child already running, replaces pyperf's extra calibration
+        worker per cell; the calibration runs double as the warm-up.
+        """
+        loops = 1
+        while True:
+            elapsed = self.time(loops)
+            if elapsed >= min_time:
+                return loops
+            # Aim straight at min_time (with a margin), but never grow by less than 2x.
+            estimate = int(loops * min_time * 1.2 / max(elapsed, 1e-9)) + 1
+            loops = min(max(loops * 2, estimate), loops * 100)
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        endpoint, self.endpoint = self.endpoint, None
+        try:
+            if endpoint is not None:
+                try:
+                    if exc_type is None:
+                        verify(endpoint, self.cell.size)  # still intact after the timed runs?
+                        endpoint.send(b"exit")
+                finally:
+                    # After an error the child may not be listening: close() ends it anyway.
+                    endpoint.close()
+        finally:
+            os.sched_setaffinity(0, self._saved_affinity)

@@ -1,0 +1,44 @@
+"""Payload sizes: one spelling to parse and to print them everywhere (`64`, `4KiB`, `16MiB`)."""
+
+import re
+
+UNITS = {"": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+
+# Beyond this a single message would not fit the memory of the machines this tool targets
+# (the parent, the child and the transport each hold a copy).
+MAX_SIZE = 1 << 30
+
+_SIZE_RE = re.compile(r"(\d{1,12})\s*(B|KiB|MiB|GiB)?")
+
+
+def parse_size(text: str) -> int:
+    """Parse `64`, `64B`, `4KiB`, `1MiB`, `1GiB` into bytes; ValueError with a clear reason."""
+    match = _SIZE_RE.fullmatch(text.strip())
+    if not match:
+        raise ValueError(
+            f"bad size {text!r}: write a whole number of bytes with an optional unit "
+            "B, KiB, MiB or GiB (e.g. 64, 4KiB, 1MiB)"
+        )
+    number, unit = int(match.group(1)), match.group(2) or ""
+    size = number * UNITS[unit]
+    if size <= 0:
+        raise ValueError(f"bad size {text!r}: a payload must be at least 1 byte")
+    if size > MAX_SIZE:
+        raise ValueError(f"bad size {text!r}: at most {format_size(MAX_SIZE)} per message")
+    return size
+
+
+def format_size(size: int) -> str:
+    """The inverse of parse_size: the largest unit dividing the size exactly (65536 -> `64KiB`)."""
+    for unit in ("GiB", "MiB", "KiB"):
+        if size >= UNITS[unit] and size % UNITS[unit] == 0:
+            return f"{size // UNITS[unit]}{unit}"
+    return f"{size}B"
+
+
+def parse_sizes(text: str) -> list[int]:
+    """A comma-separated list of sizes, in the order given, duplicates dropped."""
+    items = [item for item in text.split(",") if item.strip()]
+    if not items:
+        raise ValueError("no sizes given")
+    return list(dict.fromkeys(parse_size(item) for item in items))

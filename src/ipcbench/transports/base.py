@@ -1,0 +1,72 @@
+"""The transport contract.
+
+A transport knows how to make one channel between the benchmark process and a child, and nothing
+else: no timing, no statistics, no CLI. `open()` returns the parent's endpoint with the child
+already started (through `ctx`) and serving `ipcbench.child.serve` on its own endpoint.
+
+An endpoint moves whole messages:
+    send(data)   data is any bytes-like object; the call returns once the transport has it
+    recv()       the next whole message, bytes-like, valid until the next recv()
+    close()      release everything the transport made: child joined, fds closed, shared memory
+                 unlinked, manager servers shut down; safe to call twice and after errors
+"""
+
+from typing import ClassVar, Protocol
+
+from ipcbench import child
+
+MP_METHODS = ("fork", "spawn", "forkserver")
+
+# How long a child may take to leave after it was told to (or its channel closed) before it is
+# terminated: generous for a loaded machine, short enough that a hung child costs little.
+CHILD_EXIT_GRACE = 2.0
+
+
+class Endpoint(Protocol):
+    def send(self, data) -> None: ...
+    def recv(self): ...
+    def close(self) -> None: ...
+
+
+class Transport:
+    """Base class of all adapters; subclasses set the class attributes and implement open()."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    methods: ClassVar[tuple[str, ...]] = MP_METHODS
+    max_size: ClassVar[int | None] = None  # largest message the mechanism can carry, if limited
+
+    def open(self, ctx, capacity: int, child_cpus: set[int] | None) -> Endpoint:
+        """Start the child and return the parent's endpoint for messages up to `capacity` bytes.
+
+        `ctx` is `multiprocessing.get_context(method)` (None for exec and in-process transports);
+        `child_cpus` is the CPU set the child (and any helper process) must run on, or None.
+        """
+        raise NotImplementedError
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """Why this transport cannot run here (a missing optional package, ...), or None."""
+        return None
+
+
+def start_child(ctx, child_endpoint, child_cpus):
+    """Start `child.serve(child_endpoint)` as a daemon process of `ctx`; return the process."""
+    process = ctx.Process(
+        target=child.serve, args=(child_endpoint, child_cpus), name="ipcbench-child", daemon=True
+    )
+    process.start()
+    return process
+
+
+def stop_process(process) -> None:
+    """Join a child that was asked to exit; terminate, then kill, one that does not."""
+    process.join(CHILD_EXIT_GRACE)
+    if process.is_alive():
+        process.terminate()
+        process.join(CHILD_EXIT_GRACE)
+    if process.is_alive():
+        process.kill()
+        process.join()
+    if hasattr(process, "close"):
+        process.close()

@@ -1,0 +1,36 @@
+"""`manager_queue`: two Manager().Queue() proxies; every message goes through the manager server."""
+
+import secrets
+from multiprocessing.managers import SyncManager
+
+from ipcbench import child
+from ipcbench.transports.base import Transport, start_child
+from ipcbench.transports.mp_queue import QueueEndpoint
+
+
+class ManagerQueueEndpoint(QueueEndpoint):
+    def __init__(self, outbox, inbox, process, manager) -> None:
+        super().__init__(outbox, inbox, process)
+        self.manager = manager
+
+    def close(self) -> None:
+        super().close()
+        self.manager.shutdown()
+
+
+class ManagerQueue(Transport):
+    name = "manager_queue"
+    summary = "two Manager().Queue() proxies, via the manager's server process"
+
+    def open(self, ctx, capacity, child_cpus):
+        # A random authkey per channel: the server listens on a Unix socket that other local
+        # users could otherwise connect to. The server runs with the child's CPU placement.
+        manager = SyncManager(address=None, authkey=secrets.token_bytes(32), ctx=ctx)
+        manager.start(initializer=child.prepare_child, initargs=(child_cpus,))
+        try:
+            to_child, to_parent = manager.Queue(), manager.Queue()
+            process = start_child(ctx, QueueEndpoint(to_parent, to_child), child_cpus)
+        except BaseException:
+            manager.shutdown()
+            raise
+        return ManagerQueueEndpoint(to_child, to_parent, process, manager)

@@ -1,0 +1,38 @@
+"""`mp_queue`: two multiprocessing.Queue, one per direction (pickled bytes, a feeder thread)."""
+
+from ipcbench.transports.base import Transport, start_child, stop_process
+
+
+class QueueEndpoint:
+    """Whole messages over a pair of queue-like objects (multiprocessing or manager queues)."""
+
+    def __init__(self, outbox, inbox, process=None) -> None:
+        self.outbox, self.inbox, self.process = outbox, inbox, process
+        self.recv = inbox.get
+
+    def send(self, data) -> None:
+        # Queues pickle what they carry, and a memoryview cannot be pickled.
+        self.outbox.put(data if type(data) is bytes else bytes(data))
+
+    def close(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+        for queue in (self.outbox, self.inbox):
+            if hasattr(queue, "cancel_join_thread"):
+                # Whatever is still buffered is of no use once the child is gone; do not let the
+                # feeder thread hold the process at exit.
+                queue.cancel_join_thread()
+                queue.close()
+
+    def __reduce__(self):
+        return QueueEndpoint, (self.outbox, self.inbox)
+
+
+class MpQueue(Transport):
+    name = "mp_queue"
+    summary = "two multiprocessing.Queue (pickling, feeder thread), put/get"
+
+    def open(self, ctx, capacity, child_cpus):
+        to_child, to_parent = ctx.Queue(), ctx.Queue()
+        process = start_child(ctx, QueueEndpoint(to_parent, to_child), child_cpus)
+        return QueueEndpoint(to_child, to_parent, process)
