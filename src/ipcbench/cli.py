@@ -11,6 +11,9 @@ VERBS = {
     "list": "transports, start methods, patterns, default sizes",
     "run": "run the benchmark matrix under pyperf (see `run --help`)",
     "show": "a readable table of one or more result files",
+    "compare": "compare result files cell by cell: ratios, significance, regressions",
+    "report": "one self-contained HTML report (plots, tables) from result files",
+    "export": "result files as one tidy CSV table",
 }
 
 
@@ -20,6 +23,12 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(argv)
     except UsageError as error:
         return _fail(str(error))
+    except BrokenPipeError:
+        # `ipcbench show ... | head`: the reader left; silence the flush at exit too.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as error:
         from ipcbench.matrix import SelectionError
         from ipcbench.results import ResultFileError
@@ -28,8 +37,6 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(error, SelectionError | ResultFileError | RegistryError):
             return _fail(str(error))
         raise
-    except BrokenPipeError:
-        return 0  # `ipcbench show ... | head`
 
 
 def _fail(message: str) -> int:
@@ -51,6 +58,9 @@ def _dispatch(argv: list[str]) -> int:
         verbs.add_parser(verb, help=help_text, add_help=verb != "run")
     show = verbs.choices["show"]
     show.add_argument("files", nargs="+", metavar="FILE", help="result files")
+    _add_compare_arguments(verbs.choices["compare"])
+    _add_report_arguments(verbs.choices["report"])
+    _add_export_arguments(verbs.choices["export"])
     args = parser.parse_args(argv)
     if args.verb == "list":
         return _list()
@@ -59,7 +69,101 @@ def _dispatch(argv: list[str]) -> int:
 
         print(show_files(args.files))
         return 0
+    if args.verb == "compare":
+        from ipcbench.compare import run_compare
+
+        text, status = run_compare(args.files, args.baseline, args.format, args.fail_above)
+        print(text)
+        return status
+    if args.verb == "report":
+        from ipcbench.report.html import run_report
+
+        run_report(args.files, args.output, args.baseline, args.heatmap_size, args.figure)
+        return 0
+    if args.verb == "export":
+        from ipcbench.export import export_csv
+
+        text = export_csv(args.files, args.output, force=args.force)
+        if text is not None:
+            sys.stdout.write(text)
+        return 0
     raise AssertionError(args.verb)
+
+
+# The three analysis verbs only declare their arguments here; their modules (imported lazily,
+# with pandas, scipy, matplotlib, jinja2) do the work.
+
+
+def _add_compare_arguments(parser) -> None:
+    parser.description = (
+        "Align cells (pattern, transport, method, size, placement) across result files and show "
+        "each file's median, its ratio to the baseline (time / baseline time: above 1 is slower) "
+        "and whether the difference is significant (two-sided Mann-Whitney U on the raw values, "
+        "p < 0.05)."
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="result files (2 or more)")
+    parser.add_argument(
+        "--baseline", metavar="FILE", help="the reference file (default: the first FILE)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "md", "csv", "json"),
+        default="text",
+        help="text (default), md (markdown tables), csv (one row per cell per file), json",
+    )
+    parser.add_argument(
+        "--fail-above",
+        metavar="PCT",
+        help="exit 1 when any cell is significantly slower than the baseline by more than PCT "
+        "percent (`10%%` or `10`), listing those cells",
+    )
+
+
+def _add_report_arguments(parser) -> None:
+    parser.description = (
+        "Write one self-contained HTML file (images embedded, no network access needed): machine "
+        "facts, the fastest transport per pattern and size, latency and throughput plots, the "
+        "start-method heatmap, a cross-machine heatmap for several files, and the full table."
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="result files")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="the HTML file, overwritten if it exists (default: reports/index.html, creating "
+        "reports/); with --figure, a .png or .svg file",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="the reference for the cross-machine heatmap (default: the first FILE)",
+    )
+    parser.add_argument(
+        "--heatmap-size",
+        metavar="SIZE",
+        help="payload size of the start-method heatmap, e.g. 4KiB (default: the largest size "
+        "of at most 64KiB in the results, or the smallest size if all are larger)",
+    )
+    parser.add_argument(
+        "--figure",
+        choices=("latency", "throughput", "methods", "machines"),
+        help="write just this figure (as in the report) to -o FILE.png/.svg instead of the HTML",
+    )
+
+
+def _add_export_arguments(parser) -> None:
+    parser.description = (
+        "Write the tidy table of the result files (one row per cell per file, the columns of "
+        "ipcbench.load_results) as CSV. Times are in seconds; the values column holds the raw "
+        "pyperf values joined by single spaces."
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="result files")
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help="the CSV file (default: standard output)"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite the output file if it exists"
+    )
 
 
 def _list() -> int:

@@ -18,6 +18,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ipcbench import SCHEMA_VERSION, __version__
 
@@ -25,6 +26,9 @@ SECTION = "ipcbench"
 CELL_KEYS = ("pattern", "transport", "method", "size_bytes", "placement")
 # Bigger result files than this are not ours (the full sweep writes well under 10 MB).
 MAX_FILE_BYTES = 256 << 20
+
+if TYPE_CHECKING:  # pandas is imported lazily: benchmark workers must not pay for it
+    import pandas
 
 
 class ResultFileError(Exception):
@@ -248,14 +252,19 @@ def load_results(paths):
     latency_us is the pingpong round trip's median in microseconds; throughput_MBps is the stream
     payload rate in MB/s (10**6 bytes per second) at the median time per message.
     """
-    import pandas as pd
-
     paths = [Path(p) for p in paths]
     if not paths:
         raise ResultFileError("no result files given")
+    return frame_of([(path, load(path)) for path in paths])
+
+
+def frame_of(loaded) -> "pandas.DataFrame":
+    """The tidy frame of files already loaded: `loaded` holds (path, ResultFile) pairs."""
+    import pandas as pd
+
     rows = []
-    for path in paths:
-        rows.extend(_rows(path, load(path)))
+    for path, result in loaded:
+        rows.extend(_rows(Path(path), result))
     frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
     return frame.astype({"size_bytes": "int64", "n": "int64", "cpu_count": "Int64"})
 

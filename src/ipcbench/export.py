@@ -1,0 +1,31 @@
+"""`export`: the tidy frame of one or more result files as CSV, for pandas, R or a spreadsheet."""
+
+import sys
+from pathlib import Path
+
+from ipcbench.errors import UsageError
+from ipcbench.output import write_atomically
+
+# A space cannot occur inside a float's repr, and unlike a comma it needs no CSV quoting.
+VALUES_SEPARATOR = " "
+
+
+def export_csv(paths: list[str], output: str | None, force: bool = False) -> str | None:
+    """Write the CSV to `output` (atomically), or return it when output is None or `-`."""
+    from ipcbench.compare import load_inputs
+
+    target = None if output in (None, "-") else Path(output)
+    if target is not None:
+        if target.exists() and not force:
+            raise UsageError(f"{target}: already exists (use --force to overwrite it)")
+        if not target.parent.is_dir():
+            raise UsageError(f"{target}: directory {target.parent} does not exist")
+    # Every file is read and checked before anything is written: no partial output.
+    frame = load_inputs(paths).frame
+    frame["values"] = frame["values"].map(lambda values: VALUES_SEPARATOR.join(map(repr, values)))
+    text = frame.to_csv(index=False, lineterminator="\n", float_format=None)
+    if target is None:
+        return text
+    write_atomically(target, text)
+    print(f"ipcbench: {len(frame)} rows from {len(paths)} file(s) in {target}", file=sys.stderr)
+    return None

@@ -1,0 +1,355 @@
+"""`report`: result files -> one self-contained HTML page (jinja2 template, embedded PNGs).
+
+Everything the page shows is in the file: figures as base64 data URIs, styles and the table
+sorter inline. It fetches nothing, so it opens the same from a laptop, a CI artifact or a mail.
+"""
+
+import datetime
+import io
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ipcbench.compare import Inputs, compare, load_inputs
+from ipcbench.errors import UsageError
+from ipcbench.output import write_atomically
+from ipcbench.sizes import format_size, parse_size
+from ipcbench.tables import format_figure
+
+DEFAULT_OUTPUT = Path("reports") / "index.html"
+TEMPLATES = Path(__file__).parent / "templates"
+# The baseline every Python user knows; the answer table says how far the winner is from it.
+POPULAR = "mp_queue"
+# No second process: the harness's own floor, not an answer to "which IPC should I use".
+FLOOR = "null"
+
+
+@dataclass
+class Plot:
+    """One figure on the page, with the command that draws it alone."""
+
+    anchor: str
+    title: str
+    caption: str
+    image: str  # data URI
+    command: str
+
+
+def run_report(
+    paths: list[str],
+    output: str | None = None,
+    baseline: str | None = None,
+    heatmap_size: str | None = None,
+    figure: str | None = None,
+) -> None:
+    """The `report` command: check everything, render, then write the one output file."""
+    if baseline is not None:
+        paths = [baseline, *[p for p in paths if Path(p).resolve() != Path(baseline).resolve()]]
+    size = _parse_size_option(heatmap_size)
+    if figure is not None:
+        _write_one_figure(paths, output, figure, size)
+        return
+    target = _html_target(output)
+    inputs = load_inputs(paths)
+    _check_heatmap_size(inputs, size)
+    page = render_report(inputs, heatmap_size=size, command_paths=paths)
+    write_atomically(target, page)
+    print(f"ipcbench: report of {len(paths)} file(s) in {target}", file=sys.stderr)
+
+
+def _parse_size_option(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise UsageError(f"--heatmap-size: {error}") from None
+
+
+def _check_heatmap_size(inputs: Inputs, size: int | None) -> None:
+    sizes = sorted(set(inputs.frame["size_bytes"]))
+    if size is not None and size not in sizes:
+        raise UsageError(
+            f"--heatmap-size {format_size(size)}: no cell of that size in the results "
+            f"(sizes: {', '.join(format_size(int(s)) for s in sizes)})"
+        )
+
+
+def _html_target(output: str | None) -> Path:
+    if output is None:
+        DEFAULT_OUTPUT.parent.mkdir(exist_ok=True)
+        return DEFAULT_OUTPUT
+    target = Path(output)
+    if not target.parent.is_dir():
+        raise UsageError(f"{target}: directory {target.parent} does not exist")
+    if target.is_dir():
+        raise UsageError(f"{target}: is a directory; give the HTML file's name")
+    return target
+
+
+def render_report(inputs: Inputs, heatmap_size: int | None = None, command_paths=None) -> str:
+    """The whole page as a string; `command_paths` are the paths as the user typed them."""
+    import jinja2
+
+    command_paths = [str(p) for p in (command_paths or inputs.paths)]
+    comparison = compare(inputs) if len(inputs.paths) > 1 else None
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    template = environment.get_template("report.html")
+    return template.render(
+        generated=datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        command=_command(["report", *command_paths]),
+        machines=_machines(inputs, command_paths),
+        comparison=comparison,
+        answers=answer_rows(inputs),
+        several=len(inputs.paths) > 1,
+        floor=FLOOR,
+        popular=POPULAR,
+        plots=_plots(inputs, heatmap_size, command_paths, comparison),
+        table=table_rows(inputs),
+        failed=[
+            (label, name, reason)
+            for label, result in zip(inputs.labels, inputs.results, strict=True)
+            for name, reason in result.failed.items()
+        ],
+    )
+
+
+def _command(args: list[str]) -> str:
+    return "python -m ipcbench " + shlex.join(args)
+
+
+def _machines(inputs: Inputs, command_paths: list[str]) -> list[dict]:
+    """Facts plus each run's settings, in the order of the files."""
+    from ipcbench.compare import machine_facts
+
+    machines = []
+    for facts, result, path in zip(
+        machine_facts(inputs), inputs.results, command_paths, strict=True
+    ):
+        argv = result.settings.get("argv")
+        machines.append(
+            {
+                **facts,
+                "file": path,
+                "profile": result.settings.get("profile", "?"),
+                "run_command": _command(argv) if isinstance(argv, list) else None,
+                "cells": len(result.benchmarks),
+                "failed": len(result.failed),
+                "not_run": len([n for n in result.missing() if n not in result.failed]),
+                "notes": result.notes,
+            }
+        )
+    return machines
+
+
+def answer_rows(inputs: Inputs) -> list[dict]:
+    """Per machine, pattern and size: the fastest transport+method and how far ahead it is."""
+    rows = []
+    frame = inputs.frame[inputs.frame["transport"] != FLOOR]
+    for label in inputs.labels:
+        for (pattern, size), cells in frame[frame["machine"] == label].groupby(
+            ["pattern", "size_bytes"], sort=False
+        ):
+            cells = cells.sort_values("median")
+            fastest, slowest = cells.iloc[0], cells.iloc[-1]
+            popular = cells[cells["transport"] == POPULAR]
+            same_method = popular[popular["method"] == fastest["method"]]
+            popular = same_method if not same_method.empty else popular
+            rows.append(
+                {
+                    "machine": label,
+                    "pattern": pattern,
+                    "size": format_size(int(size)),
+                    "size_bytes": int(size),
+                    "fastest": _who(fastest, cells),
+                    "figure": _figure(fastest),
+                    "vs_slowest": _times(slowest, fastest) + f" than {_who(slowest, cells)}"
+                    if len(cells) > 1
+                    else "only one transport measured",
+                    "vs_popular": _vs_popular(popular, fastest, cells),
+                }
+            )
+    order = {"pingpong": 0, "stream": 1}
+    return sorted(rows, key=lambda r: (r["machine"], order.get(r["pattern"], 2), r["size_bytes"]))
+
+
+def _who(row, cells) -> str:
+    placement = f", {row['placement']}" if cells["placement"].nunique() > 1 else ""
+    return f"{row['transport']} ({row['method']}{placement})"
+
+
+def _figure(row) -> str:
+    return format_figure(row["pattern"], int(row["size_bytes"]), row["median"], 0.0).split(" ± ")[0]
+
+
+def _times(slower, faster) -> str:
+    return f"{slower['median'] / faster['median']:.1f}× faster"
+
+
+def _vs_popular(popular, fastest, cells) -> str:
+    if popular.empty:
+        return f"{POPULAR} not measured"
+    best = popular.sort_values("median").iloc[0]
+    if best["transport"] == fastest["transport"] and best["method"] == fastest["method"]:
+        return f"it is {POPULAR}"
+    return f"{_times(best, fastest)} than {_who(best, cells)} ({_figure(best)})"
+
+
+def table_rows(inputs: Inputs) -> list[dict]:
+    """The full table: every cell of every file, figures in spelled-out units."""
+    from ipcbench.compare import cell_sort_key
+
+    frame = inputs.frame
+    rows = []
+    for row in frame.itertuples():
+        stream = row.pattern == "stream"
+        rows.append(
+            {
+                "machine": row.machine,
+                "pattern": row.pattern,
+                "transport": row.transport,
+                "method": row.method,
+                "size": row.size,
+                "size_bytes": int(row.size_bytes),
+                "placement": row.placement,
+                "median_us": row.median * 1e6,
+                "mad_us": row.mad * 1e6,
+                "p5_us": row.p5 * 1e6,
+                "p95_us": row.p95 * 1e6,
+                "throughput": row.size_bytes / row.median / 1e6 if stream else None,
+                "n": int(row.n),
+                "key": (
+                    inputs.labels.index(row.machine),
+                    cell_sort_key((row.pattern, row.transport, row.method, row.size_bytes, "")),
+                ),
+            }
+        )
+    return sorted(rows, key=lambda r: r["key"])
+
+
+# -- figures -------------------------------------------------------------------------------------
+
+
+def _plots(inputs: Inputs, heatmap_size, command_paths, comparison) -> list[Plot]:
+    from ipcbench.report import plots
+
+    colours = plots.transport_colours(inputs.frame["transport"])
+    found = []
+    for label, path in zip(inputs.labels, command_paths, strict=True):
+        cells = inputs.frame[inputs.frame["machine"] == label]
+        suffix = f" — {label}" if len(inputs.labels) > 1 else ""
+        slug = _slug(label)
+        for name, pattern, title in (
+            ("latency", "pingpong", "Round-trip latency vs payload size"),
+            ("throughput", "stream", "Throughput vs payload size"),
+        ):
+            figure = plots.size_sweep(cells, pattern, colours, title + suffix)
+            if figure is not None:
+                found.append(
+                    Plot(
+                        anchor=f"{name}-{slug}",
+                        title=title + suffix,
+                        caption=_SWEEP_CAPTIONS[name],
+                        image=plots.png_data_uri(figure),
+                        command=_command(
+                            ["report", path, "--figure", name, "-o", f"{name}-{slug}.png"]
+                        ),
+                    )
+                )
+        size = heatmap_size if heatmap_size is not None else plots.pick_heatmap_size(cells)
+        figure = plots.method_heatmap(cells, size, "Start methods" + suffix)
+        if figure is not None:
+            found.append(
+                Plot(
+                    anchor=f"methods-{slug}",
+                    title=f"Start-method effect at {format_size(size)}{suffix}",
+                    caption="Each transport's median time with spawn or forkserver divided by "
+                    "its time with fork, at one payload size (above 1: slower than fork). "
+                    "Transports without fork (exec, none) have no ratio.",
+                    image=plots.png_data_uri(figure),
+                    command=_command(
+                        [
+                            "report",
+                            path,
+                            "--figure",
+                            "methods",
+                            "--heatmap-size",
+                            format_size(size),
+                            "-o",
+                            f"methods-{slug}.png",
+                        ]
+                    ),
+                )
+            )
+    if comparison is not None:
+        figure = plots.machines_heatmap(comparison)
+        if figure is not None:
+            base = comparison.labels[comparison.baseline]
+            found.append(
+                Plot(
+                    anchor="machines",
+                    title=f"Across machines, relative to {base}",
+                    caption=f"Each cell's median time on each machine divided by {base}'s "
+                    "(above 1: slower). * marks a significant difference (two-sided "
+                    "Mann-Whitney U on the raw values, p < 0.05); ? marks cells with too few "
+                    "values for the test to ever reach that level.",
+                    image=plots.png_data_uri(figure),
+                    command=_command(
+                        ["report", *command_paths, "--figure", "machines", "-o", "machines.png"]
+                    ),
+                )
+            )
+    return found
+
+
+_SWEEP_CAPTIONS = {
+    "latency": "Median round-trip time (the full payload there and back) in microseconds, one "
+    "line per transport, one panel per start method; log-log; the band spans the 5th to 95th "
+    "percentile. Lower is better.",
+    "throughput": "Payload throughput one way in MB/s (10⁶ bytes per second) at the median "
+    "time per message, one line per transport, one panel per start method; log-log; the band "
+    "spans the 5th to 95th percentile. Higher is better.",
+}
+
+
+def _slug(label: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in label).strip("-") or "file"
+
+
+def _write_one_figure(paths, output, name: str, size: int | None) -> None:
+    """`report --figure NAME -o FILE.png`: the figure exactly as the report draws it."""
+    from ipcbench.report import plots
+
+    if output is None or Path(output).suffix.lower() not in (".png", ".svg"):
+        raise UsageError("--figure needs -o FILE ending in .png or .svg")
+    target = Path(output)
+    if not target.parent.is_dir():
+        raise UsageError(f"{target}: directory {target.parent} does not exist")
+    if name == "machines" and len(paths) < 2:
+        raise UsageError("--figure machines compares files: give two or more")
+    if name != "machines" and len(paths) != 1:
+        raise UsageError(f"--figure {name} draws one file's results: give exactly one FILE")
+    inputs = load_inputs(paths)
+    _check_heatmap_size(inputs, size)
+    colours = plots.transport_colours(inputs.frame["transport"])
+    if name == "machines":
+        figure = plots.machines_heatmap(compare(inputs))
+    elif name == "methods":
+        if size is None:
+            size = plots.pick_heatmap_size(inputs.frame)
+        figure = plots.method_heatmap(inputs.frame, size, "Start methods")
+    else:
+        pattern = "pingpong" if name == "latency" else "stream"
+        title = "Round-trip latency" if name == "latency" else "Throughput"
+        figure = plots.size_sweep(inputs.frame, pattern, colours, f"{title} vs payload size")
+    if figure is None:
+        raise UsageError(f"{paths[0]}: no cells for the {name} figure")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=target.suffix.lower()[1:], dpi=plots.DPI)
+    write_atomically(target, buffer.getvalue())
+    print(f"ipcbench: {name} figure in {target}", file=sys.stderr)

@@ -1,0 +1,280 @@
+"""The report's figures: a tidy frame (results.load_results) in, a matplotlib Figure out.
+
+Figures are built with `matplotlib.figure.Figure` directly, never pyplot: no global state, no
+display, and the Agg canvas renders them anywhere (CI, a server without X).
+"""
+
+import base64
+import io
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")  # before anything can pick an interactive backend
+
+from matplotlib.colors import LogNorm  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ipcbench.matrix import METHODS  # noqa: E402
+from ipcbench.sizes import format_size  # noqa: E402
+
+HEATMAP_SIZE_LIMIT = 64 << 10
+DPI = 96
+
+
+def transport_colours(transports) -> dict[str, str]:
+    """One colour per transport, the same in every figure of a report."""
+    palette = [f"C{index}" for index in range(10)]
+    return {name: palette[i % len(palette)] for i, name in enumerate(sorted(set(transports)))}
+
+
+def _methods_in(frame) -> list[str]:
+    present = set(frame["method"])
+    return [m for m in METHODS if m in present] + sorted(present - set(METHODS))
+
+
+def size_sweep(frame, pattern: str, colours: dict[str, str], title: str) -> Figure | None:
+    """Median vs payload size (log-log), one line per transport, one panel per start method.
+
+    Latency for pingpong (round-trip µs, lower is better), throughput for stream (MB/s, higher
+    is better); the shaded band is the 5th-95th percentile of the values.
+    """
+    cells = frame[frame["pattern"] == pattern]
+    if cells.empty:
+        return None
+    methods = _methods_in(cells)
+    figure, axes, _ = _panels(len(methods), panel=(3.2, 2.6), left=0.8, right=1.8, wspace=0.12)
+    for ax in axes[1:]:
+        ax.sharey(axes[0])
+        ax.tick_params(labelleft=False)
+    several_placements = cells["placement"].nunique() > 1
+    for ax, method in zip(axes, methods, strict=True):
+        for (transport, placement), line in cells[cells["method"] == method].groupby(
+            ["transport", "placement"]
+        ):
+            line = line.sort_values("size_bytes")
+            x = line["size_bytes"].to_numpy()
+            if pattern == "stream":
+                y = (line["size_bytes"] / line["median"] / 1e6).to_numpy()
+                low = (line["size_bytes"] / line["p95"] / 1e6).to_numpy()
+                high = (line["size_bytes"] / line["p5"] / 1e6).to_numpy()
+            else:
+                y = (line["median"] * 1e6).to_numpy()
+                low, high = (line["p5"] * 1e6).to_numpy(), (line["p95"] * 1e6).to_numpy()
+            label = f"{transport} ({placement})" if several_placements else transport
+            style = "--" if several_placements and placement != "split" else "-"
+            ax.plot(x, y, style, marker="o", markersize=3, color=colours[transport], label=label)
+            ax.fill_between(x, low, high, color=colours[transport], alpha=0.12, linewidth=0)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_title(f"start method: {method}", fontsize=10)
+        ax.set_xlabel("payload size")
+        sizes = sorted(cells["size_bytes"].unique())
+        ax.set_xticks(sizes, [format_size(int(s)) for s in sizes], fontsize=8)
+        ax.minorticks_off()
+        ax.grid(True, which="major", alpha=0.3)
+    axes[0].set_ylabel(
+        "round-trip latency, µs (lower is better)"
+        if pattern == "pingpong"
+        else "throughput, MB/s = 10⁶ bytes/s (higher is better)"
+    )
+    handles, labels = {}, []
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            if label not in handles:
+                handles[label] = handle
+                labels.append(label)
+    figure.legend(
+        [handles[label] for label in labels], labels, loc="upper right", fontsize=9, frameon=False
+    )
+    figure.suptitle(title, fontsize=11)
+    return figure
+
+
+def pick_heatmap_size(frame) -> int:
+    """The largest size of at most 64 KiB with a fork cell (big enough that the transport's
+    copying shows, small enough to be measured by every transport), else the smallest size."""
+    forked = frame[frame["method"] == "fork"]
+    sizes = sorted((forked if not forked.empty else frame)["size_bytes"].unique())
+    fitting = [s for s in sizes if s <= HEATMAP_SIZE_LIMIT]
+    return int(fitting[-1] if fitting else sizes[0])
+
+
+def method_heatmap(frame, size: int, title: str) -> Figure | None:
+    """Transport x start method at one size: median time / the same transport's fork time.
+
+    One panel per pattern. Transports without a fork cell (exec, none) have no ratio to show.
+    """
+    cells = frame[frame["size_bytes"] == size]
+    patterns = [p for p in ("pingpong", "stream") if p in set(cells["pattern"])]
+    grids = []
+    for pattern in patterns:
+        # The median over placements would mix two costs; use the first placement present.
+        subset = cells[cells["pattern"] == pattern]
+        subset = subset[subset["placement"] == subset["placement"].iloc[0]]
+        table = subset.pivot_table(index="transport", columns="method", values="median")
+        if "fork" not in table.columns:
+            continue
+        table = table[table["fork"].notna()]
+        methods = [m for m in METHODS if m in table.columns and m not in ("exec", "none")]
+        ratios = table[methods].div(table["fork"], axis=0)
+        if not ratios.empty:
+            grids.append((pattern, ratios))
+    if not grids:
+        return None
+    rows = max(len(ratios) for _pattern, ratios in grids)
+    names = [name for _p, ratios in grids for name in ratios.index]
+    figure, axes, colorbar_axes = _panels(
+        len(grids), panel=(2.8, 0.42 * rows), left=_label_width(names), right=1.3, colorbar=True
+    )
+    norm = _ratio_norm([v for _p, r in grids for v in r.to_numpy().ravel()])
+    for ax, (pattern, ratios) in zip(axes, grids, strict=True):
+        image = ax.imshow(ratios.to_numpy(), cmap="RdBu_r", norm=norm, aspect="auto")
+        ax.set_xticks(range(len(ratios.columns)), list(ratios.columns))
+        ax.set_yticks(range(len(ratios.index)), list(ratios.index))
+        for (row, column), value in _cells(ratios.to_numpy()):
+            ax.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=8)
+        what = "round trip" if pattern == "pingpong" else "per message"
+        ax.set_title(f"{pattern}: time {what} / fork's", fontsize=10)
+    _ratio_colorbar(figure, image, colorbar_axes, "ratio to fork (above 1 = slower)")
+    figure.suptitle(f"{title} — start-method effect at {format_size(size)}", fontsize=11)
+    return figure
+
+
+def machines_heatmap(comparison) -> Figure | None:
+    """Cell x machine: each file's median / the baseline's (compare.Comparison), `*` where the
+    Mann-Whitney U test finds the difference significant, `?` where it cannot decide."""
+    import numpy as np
+
+    others = [i for i in range(len(comparison.labels)) if i != comparison.baseline]
+    patterns = [p for p in ("pingpong", "stream") if any(c.key[0] == p for c in comparison.cells)]
+    if not others or not patterns:
+        return None
+    several_placements = len({c.key[4] for c in comparison.cells}) > 1
+    panels = []
+    for pattern in patterns:
+        cells = [c for c in comparison.cells if c.key[0] == pattern]
+        names = [
+            "/".join(c.name.split("/")[1:] if several_placements else c.name.split("/")[1:4])
+            for c in cells
+        ]
+        values = np.array(
+            [[np.nan if c.ratios[i] is None else c.ratios[i] for i in others] for c in cells]
+        )
+        marks = [[_mark(c.verdicts[i]) for i in others] for c in cells]
+        panels.append((pattern, names, values, marks))
+    rows = max(len(names) for _p, names, _v, _m in panels)
+    figure, axes, colorbar_axes = _panels(
+        len(panels),
+        panel=(0.9 * len(others) + 0.3, 0.19 * rows),
+        left=_label_width([n for _p, names, _v, _m in panels for n in names], fontsize=7),
+        right=1.4,
+        bottom=0.75,
+        colorbar=True,
+    )
+    norm = _ratio_norm([v for _p, _n, values, _m in panels for v in values.ravel()])
+    base = comparison.labels[comparison.baseline]
+    for ax, (pattern, names, values, marks) in zip(axes, panels, strict=True):
+        image = ax.imshow(values, cmap="RdBu_r", norm=norm, aspect="auto", interpolation="none")
+        ax.set_xticks(range(len(others)), [comparison.labels[i] for i in others], rotation=20)
+        ax.set_yticks(range(len(names)), names, fontsize=7)
+        for (row, column), value in _cells(values):
+            ax.text(
+                column,
+                row,
+                f"{value:.2f}{marks[row][column]}",
+                ha="center",
+                va="center",
+                fontsize=6.5,
+            )
+        ax.set_title(f"{pattern}: time / {base}'s", fontsize=10)
+    _ratio_colorbar(figure, image, colorbar_axes, f"ratio to {base} (above 1 = slower)")
+    figure.suptitle(
+        "Across machines (* significant, p < 0.05; ? too few values to tell)", fontsize=11
+    )
+    return figure
+
+
+def _panels(
+    count: int,
+    panel: tuple[float, float],
+    left: float,
+    right: float,
+    wspace: float | None = None,
+    bottom: float = 0.65,
+    top: float = 0.6,
+    colorbar: bool = False,
+):
+    """A row of `count` axes with margins fixed in inches, and the colour bar's axes if asked.
+
+    matplotlib's constrained layout measures every tick label again and again; with a dozen
+    figures per report that was most of the report's time. Fixed margins sized from the longest
+    label are good enough for these few, regular figures.
+    """
+    panel_width, panel_height = panel
+    gap = left if wspace is None else wspace  # each panel carries its own row labels
+    width = left + count * panel_width + (count - 1) * gap + right
+    height = bottom + max(panel_height, 1.0) + top
+    figure = Figure(figsize=(width, height), dpi=DPI)
+    axes = figure.subplots(
+        1,
+        count,
+        squeeze=False,
+        gridspec_kw={
+            "left": left / width,
+            "right": 1 - right / width,
+            "bottom": bottom / height,
+            "top": 1 - top / height,
+            "wspace": gap / panel_width,
+        },
+    )[0]
+    colorbar_axes = None
+    if colorbar:
+        colorbar_axes = figure.add_axes(
+            (1 - (right - 0.25) / width, bottom / height, 0.18 / width, 1 - (bottom + top) / height)
+        )
+    return figure, list(axes), colorbar_axes
+
+
+def _label_width(labels, fontsize: float = 10) -> float:
+    """Inches taken by the longest tick label (a rough average glyph width is plenty)."""
+    longest = max((len(str(label)) for label in labels), default=4)
+    return 0.25 + longest * fontsize * 0.6 / 72
+
+
+def _ratio_colorbar(figure: Figure, image, axes, label: str) -> None:
+    """A colour bar with plain ratio ticks (0.5, 1, 2) instead of powers of ten."""
+    bar = figure.colorbar(image, cax=axes, label=label)
+    low, high = image.norm.vmin, image.norm.vmax
+    ticks = [t for t in (0.25, 0.33, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 3, 4) if low <= t <= high]
+    bar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])
+    bar.ax.minorticks_off()
+
+
+def _mark(verdict: str | None) -> str:
+    return {"slower": "*", "faster": "*", "n/a": "?"}.get(verdict, "")
+
+
+def _cells(grid):
+    for row, line in enumerate(grid):
+        for column, value in enumerate(line):
+            if not (isinstance(value, float) and math.isnan(value)):
+                yield (row, column), float(value)
+
+
+def _ratio_norm(values) -> LogNorm:
+    """Symmetric on a log scale around 1 (twice as slow and twice as fast get equal colour)."""
+    finite = [abs(math.log(v)) for v in values if v and math.isfinite(v) and v > 0]
+    spread = max(max(finite, default=0.0), math.log(1.1))
+    return LogNorm(vmin=math.exp(-spread), vmax=math.exp(spread))
+
+
+def png_data_uri(figure: Figure) -> str:
+    """The figure as a `data:image/png;base64,...` URI, so the HTML needs no other file."""
+    return "data:image/png;base64," + base64.b64encode(png_bytes(figure)).decode("ascii")
+
+
+def png_bytes(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
