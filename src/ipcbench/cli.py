@@ -155,7 +155,9 @@ def _add_export_arguments(parser) -> None:
     parser.description = (
         "Write the tidy table of the result files (one row per cell per file, the columns of "
         "ipcbench.load_results) as CSV. Times are in seconds; the values column holds the raw "
-        "pyperf values joined by single spaces."
+        "pyperf values joined by single spaces. In pandas, read it with "
+        "pd.read_csv(FILE, keep_default_na=False, na_values=['']) so the transport `null` "
+        "stays a name."
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="result files")
     parser.add_argument(

@@ -54,6 +54,8 @@ def run_report(
     inputs = load_inputs(paths)
     _check_heatmap_size(inputs, size)
     page = render_report(inputs, heatmap_size=size, command_paths=paths)
+    if output is None:
+        target.parent.mkdir(exist_ok=True)
     write_atomically(target, page)
     print(f"ipcbench: report of {len(paths)} file(s) in {target}", file=sys.stderr)
 
@@ -78,8 +80,7 @@ def _check_heatmap_size(inputs: Inputs, size: int | None) -> None:
 
 def _html_target(output: str | None) -> Path:
     if output is None:
-        DEFAULT_OUTPUT.parent.mkdir(exist_ok=True)
-        return DEFAULT_OUTPUT
+        return DEFAULT_OUTPUT  # its directory is made when there is a page to write
     target = Path(output)
     if not target.parent.is_dir():
         raise UsageError(f"{target}: directory {target.parent} does not exist")
@@ -292,7 +293,7 @@ def _plots(inputs: Inputs, heatmap_size, command_paths, comparison) -> list[Plot
             base = comparison.labels[comparison.baseline]
             found.append(
                 Plot(
-                    anchor="machines",
+                    anchor="across-machines",
                     title=f"Across machines, relative to {base}",
                     caption=f"Each cell's median time on each machine divided by {base}'s "
                     "(above 1: slower). * marks a significant difference (two-sided "

@@ -1,0 +1,90 @@
+"""Result files for the compare / report / export tests: one more real run, and edited copies.
+
+A module rather than conftest fixtures (conftest belongs to the core): it is imported once per
+session, so the real run below happens once however many test modules ask for it.
+"""
+
+import json
+from pathlib import Path
+
+from conftest import run_cli
+
+_second: dict[str, Path] = {}
+
+# A cell both real runs hold (see conftest.small_result and second_result below).
+SHARED_CELL = "pingpong/os_pipe/fork/64B/split"
+
+
+def second_result(tmp_path_factory) -> Path:
+    """A second real quick run overlapping `small_result`: os_pipe/fork and null are in both,
+    mp_queue only here, os_pipe/spawn and mp_pipe only there."""
+    if "path" not in _second:
+        path = tmp_path_factory.mktemp("second") / "second.json"
+        run_cli(
+            "run",
+            "-t",
+            "os_pipe,mp_queue,null",
+            "-m",
+            "fork,none",
+            "-s",
+            "64,4KiB",
+            "--quick",
+            "-o",
+            path,
+        )
+        _second["path"] = path
+    return _second["path"]
+
+
+def edited_copy(source: Path, target: Path, edit) -> Path:
+    """A copy of a real result file with `edit(data)` applied to its JSON (test data)."""
+    data = json.loads(source.read_text())
+    edit(data)
+    target.write_text(json.dumps(data))
+    return target
+
+
+def benchmark(data: dict, name: str) -> dict:
+    for bench in data["benchmarks"]:
+        if bench["metadata"].get("name") == name:
+            return bench
+    raise KeyError(name)
+
+
+def scale_values(data: dict, name: str, factor: float) -> None:
+    """Multiply every value of one cell: a regression (factor > 1) of known size."""
+    for run in benchmark(data, name)["runs"]:
+        if "values" in run:
+            run["values"] = [value * factor for value in run["values"]]
+
+
+BAD_FILES = {
+    # name -> (how to make the file from a real one, words the one-line error must contain)
+    "missing": (None, "no such file"),
+    "not-json": (lambda text: "this is not JSON {", "not valid JSON"),
+    "not-pyperf": (lambda text: json.dumps({"hello": "world"}), "not a pyperf result file"),
+    "not-ipcbench": (
+        lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "ipcbench"}),
+        "not written by ipcbench",
+    ),
+    "truncated": (lambda text: text[: len(text) // 2], "truncated"),
+    "empty-results": (
+        lambda text: json.dumps({**json.loads(text), "benchmarks": []}),
+        "holds no results",
+    ),
+    "schema-too-new": (
+        lambda text: json.dumps(
+            {**json.loads(text), "ipcbench": {**json.loads(text)["ipcbench"], "schema": 99}}
+        ),
+        "upgrade ipcbench",
+    ),
+}
+
+
+def bad_file(kind: str, source: Path, directory: Path) -> tuple[Path, str]:
+    """A broken result file of the given kind, and what its error message must say."""
+    make, expected = BAD_FILES[kind]
+    path = directory / f"{kind}.json"
+    if make is not None:
+        path.write_text(make(source.read_text()))
+    return path, expected

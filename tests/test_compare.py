@@ -1,0 +1,165 @@
+"""`python -m ipcbench compare`: alignment, ratios, significance, formats, CI gate, bad input."""
+
+import csv
+import io
+import json
+
+import pytest
+from conftest import run_cli
+from results_helpers import (
+    BAD_FILES,
+    SHARED_CELL,
+    bad_file,
+    edited_copy,
+    scale_values,
+    second_result,
+)
+
+
+@pytest.fixture(scope="module")
+def second(tmp_path_factory):
+    return second_result(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def regressed(small_result, tmp_path_factory):
+    """small_result with one cell made 3x slower: a regression of known size and direction."""
+    target = tmp_path_factory.mktemp("regressed") / "regressed.json"
+    return edited_copy(small_result, target, lambda data: scale_values(data, SHARED_CELL, 3.0))
+
+
+def compare_json(*args) -> dict:
+    return json.loads(run_cli("compare", *args, "--format", "json").stdout)
+
+
+def test_text_shows_machines_first_then_aligned_cells_and_partial_ones(small_result, second):
+    out = run_cli("compare", small_result, second).stdout
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["file", "host", "CPU"]
+    assert lines[2].startswith("small (baseline)") and lines[3].startswith("second")
+    # Cells in both files are in the table; cells in one file are listed, not dropped.
+    assert any(line.startswith(SHARED_CELL) for line in lines)
+    assert any(line.startswith("stream/null/none/4KiB/split") for line in lines)
+    assert "only in second: pingpong/mp_queue/fork/64B/split" in out
+    assert "only in small: pingpong/mp_pipe/spawn/4KiB/split" in out
+    assert "only in small: pingpong/os_pipe/spawn/64B/split" in out
+    assert not any(line.startswith("pingpong/mp_queue") for line in lines)
+    assert "geometric mean of ratios" in out and "Mann-Whitney" in out
+
+
+def test_alignment_and_ratios_in_json(small_result, second):
+    data = compare_json(small_result, second)
+    names = {cell["name"] for cell in data["cells"]}
+    # Both runs: os_pipe/fork and null/none, 2 patterns x 2 sizes each.
+    assert len(names) == 8
+    assert all(name.split("/")[1] in ("os_pipe", "null") for name in names)
+    assert {entry["name"] for entry in data["only_in_some"]} >= {
+        "stream/mp_queue/fork/4KiB/split",
+        "stream/mp_pipe/spawn/64B/split",
+    }
+    for cell in data["cells"]:
+        base, other = cell["files"]["small"], cell["files"]["second"]
+        assert base["ratio"] == 1.0 and base["verdict"] == "baseline"
+        assert other["ratio"] == pytest.approx(other["median_s"] / base["median_s"])
+        assert other["verdict"] in ("same", "slower", "faster")  # 5 values each: testable
+    assert data["machines"][0]["hostname"] and data["machines"][0]["cpu_count"] >= 1
+    assert set(data["geometric_mean_ratio"]) == {"null", "os_pipe", "all"}
+
+
+def test_known_regression_is_found_and_gates_ci(small_result, regressed):
+    data = compare_json(small_result, regressed)
+    cell = next(c for c in data["cells"] if c["name"] == SHARED_CELL)["files"]["regressed"]
+    assert cell["ratio"] == pytest.approx(3.0)
+    assert cell["verdict"] == "slower" and cell["p_value"] < 0.05
+    others = [c["files"]["regressed"] for c in data["cells"] if c["name"] != SHARED_CELL]
+    assert all(c["ratio"] == pytest.approx(1.0) and c["verdict"] == "same" for c in others)
+
+    gate = run_cli("compare", small_result, regressed, "--fail-above", "10%", check=False)
+    assert gate.returncode == 1, gate.stderr
+    assert "REGRESSION: 1 cell(s)" in gate.stdout
+    assert f"regressed: {SHARED_CELL}: 3.000x" in gate.stdout
+    # 3x is a 200% slowdown: a looser gate passes, and so does a bare number.
+    assert run_cli("compare", small_result, regressed, "--fail-above", "250").returncode == 0
+    same = run_cli("compare", small_result, small_result, "--fail-above", "10%")
+    assert "ok: no cell significantly slower" in same.stdout
+
+
+def test_baseline_option_reverses_the_direction(small_result, regressed):
+    data = compare_json(small_result, regressed, "--baseline", regressed)
+    assert data["baseline"] == "regressed"
+    cell = next(c for c in data["cells"] if c["name"] == SHARED_CELL)["files"]["small"]
+    assert cell["ratio"] == pytest.approx(1 / 3) and cell["verdict"] == "faster"
+    gate = run_cli("compare", small_result, "--baseline", regressed, "--fail-above", "10%")
+    assert gate.returncode == 0
+
+
+def test_too_few_values_is_not_a_verdict(small_result, tmp_path):
+    def keep_two_values(data):
+        for bench in data["benchmarks"]:
+            if bench["metadata"]["name"] == SHARED_CELL:
+                bench["runs"] = [{"values": [v * 3 for v in bench["runs"][-1]["values"][:2]]}]
+
+    few = edited_copy(small_result, tmp_path / "few.json", keep_two_values)
+    data = compare_json(small_result, few, "--fail-above", "10%")
+    cell = next(c for c in data["cells"] if c["name"] == SHARED_CELL)["files"]["few"]
+    assert cell["verdict"] == "n/a" and cell["p_value"] is None
+    assert data["regressions"] == []  # 3x slower, but 2 values cannot show it is real
+
+
+def test_markdown_and_csv(small_result, second):
+    md = run_cli("compare", small_result, second, "--format", "md").stdout
+    assert "### Machines" in md and "### Cells" in md
+    table = [line for line in md.splitlines() if line.startswith(f"| {SHARED_CELL} |")]
+    assert len(table) == 1 and table[0].count("|") == 6
+
+    text = run_cli("compare", small_result, second, "--format", "csv").stdout
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 2 * 8  # every shared cell, once per file
+    row = next(r for r in rows if r["file"] == "second" and r["transport"] == "os_pipe")
+    assert row["baseline"] == "small" and float(row["ratio"]) > 0 and float(row["median_s"]) > 0
+    assert row["verdict"] in ("same", "slower", "faster")
+
+
+def test_machine_differences_are_warned_and_failed_cells_shown(small_result, tmp_path):
+    def other_python_and_a_failure(data):
+        data["metadata"]["python_version"] = "3.13.1 (64-bit)"
+        data["ipcbench"]["failed"]["stream/os_pipe/spawn/64B/split"] = "child died (signal 9)"
+
+    other = edited_copy(small_result, tmp_path / "other.json", other_python_and_a_failure)
+    out = run_cli("compare", small_result, other).stdout
+    warning = [line for line in out.splitlines() if line.startswith("warning: different Python")]
+    assert len(warning) == 1 and "3.13.1" in warning[0]
+    assert "FAILED in other: stream/os_pipe/spawn/64B/split: child died (signal 9)" in out
+
+
+def test_same_file_twice_gets_two_labels(small_result):
+    out = run_cli("compare", small_result, small_result).stdout
+    assert f"{small_result}#2" in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ONE"], "at least two result files"),
+        (["ONE", "ONE", "--fail-above", "lots"], "not a percentage"),
+        (["ONE", "ONE", "--fail-above=-5%"], "0 or more"),
+        (["ONE", "ONE", "--format", "xml"], "invalid choice"),
+    ],
+)
+def test_bad_options(small_result, args, message):
+    args = [small_result if arg == "ONE" else arg for arg in args]
+    completed = run_cli("compare", *args, check=False)
+    assert completed.returncode == 2
+    assert message in completed.stderr and len(completed.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_FILES))
+def test_bad_input_is_one_line_naming_the_file(small_result, tmp_path, kind):
+    path, expected = bad_file(kind, small_result, tmp_path)
+    for args in ([small_result, path], [path, small_result]):
+        completed = run_cli("compare", *args, check=False)
+        assert completed.returncode == 2, completed.stdout
+        assert completed.stdout == ""
+        lines = completed.stderr.splitlines()
+        assert len(lines) == 1 and "Traceback" not in completed.stderr, completed.stderr
+        assert str(path) in lines[0] and expected in lines[0], lines[0]

@@ -1,0 +1,127 @@
+"""The HTML report as a person sees it: opened in headless Chromium (Debian's chromium and
+chromium-driver, which CI installs), with no network, no console error and every image drawn."""
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import run_cli
+from results_helpers import second_result
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+SECTIONS = ("machines", "answer", "across-machines", "geomeans", "table")
+
+
+@pytest.fixture(scope="module")
+def report(small_result, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("browser") / "index.html"
+    run_cli("report", small_result, second_result(tmp_path_factory), "-o", path)
+    return path
+
+
+@pytest.fixture
+def browser():
+    """A fresh headless Chromium with its own profile, quit and cleaned up whatever happens."""
+    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
+    if missing:
+        pytest.fail(
+            f"{', '.join(missing)} not found: the report test needs Debian's chromium and "
+            "chromium-driver (apt-get install -y chromium chromium-driver)"
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="ipcbench-test-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,1000",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    before = _browser_processes()
+    driver = None
+    try:
+        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+        yield driver
+    finally:
+        if driver is not None:
+            driver.quit()
+        _wait_until_gone(before)
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _browser_processes() -> set[int]:
+    found = set()
+    for process in psutil.process_iter(["pid", "name"]):
+        if (process.info["name"] or "").startswith(("chromium", "chromedriver", "chrome")):
+            found.add(process.info["pid"])
+    return found
+
+
+def _wait_until_gone(before: set[int]) -> None:
+    deadline = time.monotonic() + 10
+    while (left := _browser_processes() - before) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, f"chromium processes left behind: {sorted(left)}"
+
+
+def test_report_in_a_real_browser(report, browser):
+    browser.get(report.as_uri())
+    assert browser.title == "ipcbench report"
+
+    # Every figure decoded into a real picture.
+    images = browser.execute_script(
+        "return Array.from(document.images).map("
+        "  i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight]);"
+    )
+    assert len(images) == 7
+    for alt, complete, width, height in images:
+        assert complete and width > 0 and height > 0, f"image {alt!r} did not decode"
+
+    # Self-contained: the page fetched nothing beyond itself.
+    resources = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name);"
+    )
+    assert resources == []
+
+    for section in SECTIONS:
+        element = browser.find_element("id", section)
+        assert element.is_displayed() and element.text.strip(), section
+    assert "The answer: fastest way per payload size" in browser.find_element("id", "answer").text
+
+    # The full table sorts in the page: click "median time (µs)" and read the column.
+    table = browser.find_element("id", "full-table")
+    headers = table.find_elements("css selector", "th")
+    column = [h.text for h in headers].index("median time (µs)")
+    headers[column].click()
+    medians = browser.execute_script(
+        "return Array.from(arguments[0].tBodies[0].rows)"
+        "  .map(r => parseFloat(r.cells[arguments[1]].getAttribute('data-sort')));",
+        table,
+        column,
+    )
+    assert len(medians) > 10 and medians == sorted(medians)
+
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [], errors
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = browser.execute_script("return document.body.scrollHeight")
+    browser.set_window_size(1400, min(height + 100, 12000))
+    assert browser.save_screenshot(str(ARTIFACTS / "report.png"))
+    assert (ARTIFACTS / "report.png").stat().st_size > 10_000
