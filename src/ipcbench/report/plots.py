@@ -1,22 +1,19 @@
 """The report's figures: a tidy frame (results.load_results) in, a matplotlib Figure out.
 
-Figures are built with `matplotlib.figure.Figure` directly, never pyplot: no global state, no
-display, and the Agg canvas renders them anywhere (CI, a server without X).
+Figures are built with `matplotlib.figure.Figure` directly, never pyplot: no global state and
+no display. `savefig` renders them with the Agg canvas (PNG) or the SVG one, anywhere (CI, a
+server without X), without switching the backend of a notebook that imports this module.
 """
 
 import base64
 import io
 import math
 
-import matplotlib
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # before anything can pick an interactive backend
-
-from matplotlib.colors import LogNorm  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from ipcbench.matrix import METHODS  # noqa: E402
-from ipcbench.sizes import format_size  # noqa: E402
+from ipcbench.matrix import METHODS
+from ipcbench.sizes import format_size
 
 HEATMAP_SIZE_LIMIT = 64 << 10
 DPI = 96
