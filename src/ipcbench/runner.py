@@ -76,13 +76,13 @@ def main(argv: list[str]) -> int:
 def _preparse_profile(argv: list[str]) -> str:
     """The profile sets pyperf's defaults, so it must be known before the Runner exists."""
     pre = OneLineParser(add_help=False)
-    pre.add_argument("--quick", dest="profile", action="store_const", const="quick")
-    pre.add_argument("--rigorous", dest="profile", action="store_const", const="rigorous")
+    pre.add_argument("--quick", dest="run_profile", action="store_const", const="quick")
+    pre.add_argument("--rigorous", dest="run_profile", action="store_const", const="rigorous")
     pre.add_argument("--suite")
     pre.add_argument("--resume")
     known, _ = pre.parse_known_args(argv)
-    if known.profile:
-        return known.profile
+    if known.run_profile:
+        return known.run_profile
     if known.suite:
         from ipcbench.suites import read_suite
 
@@ -150,14 +150,14 @@ def _add_run_options(parser) -> None:
     )
     prof.add_argument(
         "--quick",
-        dest="profile",
+        dest="run_profile",
         action="store_const",
         const="quick",
         help="1 worker per cell: the rough picture, fast",
     )
     prof.add_argument(
         "--rigorous",
-        dest="profile",
+        dest="run_profile",
         action="store_const",
         const="rigorous",
         help="6 workers per cell, longer values: for figures you publish",
@@ -295,20 +295,16 @@ def _describe(bench) -> str:
 
 
 def _summarize(plan: Plan, interrupted: bool) -> int:
-    done, failed = len(plan.result.done()), len(plan.result.failed)
-    missing = len(plan.result.missing())
-    print(
-        f"ipcbench: {done} cells in {plan.output}; {failed} failed; {missing} not done",
-        file=sys.stderr,
-    )
-    for name, reason in plan.result.failed.items():
+    result = plan.result
+    failed = len(result.failed)
+    not_run = len(result.missing()) - failed
+    print(f"ipcbench: {len(result.done())} of {len(result.planned)} cells done, {failed} failed, "
+          f"{not_run} not run -> {plan.output}", file=sys.stderr)
+    for name, reason in result.failed.items():
         print(f"ipcbench: FAILED {name}: {reason}", file=sys.stderr)
     if interrupted:
-        print(
-            f"ipcbench: interrupted; finished cells are saved. Run the rest with: "
-            f"python -m ipcbench run --resume {plan.output}",
-            file=sys.stderr,
-        )
+        print(f"ipcbench: interrupted; finished cells are saved. Run the rest with: "
+              f"python -m ipcbench run --resume {plan.output}", file=sys.stderr)
         return 130
     print(f"show it with: python -m ipcbench show {plan.output}", file=sys.stderr)
     return 1 if failed else 0
@@ -433,11 +429,7 @@ def _run_worker(runner, args) -> int:
     index = runner.args.worker_task
     cell = cells[index]
 
-    def timeout(signum, frame):
-        raise CellTimeout(f"no result within {args.cell_timeout:g} s (--cell-timeout)")
-
-    signal.signal(signal.SIGALRM, timeout)
-    signal.setitimer(signal.ITIMER_REAL, args.cell_timeout)
+    _start_watchdog(args.cell_timeout, args.failure_file)
     try:
         with Session(cell, registry()[cell.transport]) as session:
             if args.auto_loops:
@@ -459,8 +451,35 @@ def _run_worker(runner, args) -> int:
     return 0
 
 
+# After the timeout, cleanup gets this long before the worker ends itself outright.
+CLEANUP_GRACE = 10.0
+
+
+def _start_watchdog(seconds: float, failure_file: str) -> None:
+    """Fail the cell after `seconds`; if cleanup then hangs too, end the worker.
+
+    The first alarm raises CellTimeout, which unwinds through the session's cleanup (children
+    stopped, channels closed). A second alarm means cleanup itself is stuck: the worker exits at
+    once, and its children follow (they die with their parent, see child.prepare_child).
+    """
+    expired = []
+
+    def alarm(signum, frame):
+        if expired:
+            with open(failure_file, "w", encoding="utf-8") as stream:
+                stream.write(f"CellTimeout: no result within {seconds:g} s, and cleanup hung")
+            os._exit(1)
+        expired.append(True)
+        raise CellTimeout(f"no result within {seconds:g} s (--cell-timeout)")
+
+    signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds, CLEANUP_GRACE)
+
+
 def _failure_reason(error: BaseException) -> str:
     if isinstance(error, KeyboardInterrupt | SystemExit):
         return "interrupted"
+    if isinstance(error, EOFError) and not str(error):
+        return "EOFError: the channel closed early (did the child die?)"
     text = str(error).splitlines()[0] if str(error) else ""
     return f"{type(error).__name__}: {text}" if text else type(error).__name__

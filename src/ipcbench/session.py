@@ -59,8 +59,8 @@ class Session:
             context = start_context(self.cell.method)
             self.endpoint = self.transport_class().open(context, capacity, child_cpus)
             verify(self.endpoint, self.cell.size)
-        except BaseException:
-            self.__exit__(None, None, None)
+        except BaseException as error:
+            self.__exit__(type(error), error, error.__traceback__)
             raise
         return self
 

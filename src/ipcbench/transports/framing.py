@@ -51,12 +51,11 @@ class FdStream:
             view = view[count:]
 
     def close(self) -> None:
+        if self._reader.closed:
+            return  # already closed: the fd numbers may name someone else's files by now
         self._reader.close()
         for fd in {self.rfd, self.wfd}:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+            os.close(fd)
 
     def __reduce__(self):
         # A raw fd number means nothing in a spawned or forkserver child (it may name /dev/null

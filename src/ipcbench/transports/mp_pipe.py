@@ -19,6 +19,7 @@ class ConnectionEndpoint:
         self.connection.close()
         if self.process is not None:
             stop_process(self.process)
+            self.process = None
 
     def __reduce__(self):
         # Only the connection travels to the child (the process handle stays with the parent).

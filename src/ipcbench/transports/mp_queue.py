@@ -17,12 +17,15 @@ class QueueEndpoint:
     def close(self) -> None:
         if self.process is not None:
             stop_process(self.process)
+            self.process = None
         for queue in (self.outbox, self.inbox):
             if hasattr(queue, "cancel_join_thread"):
                 # Whatever is still buffered is of no use once the child is gone; do not let the
                 # feeder thread hold the process at exit.
                 queue.cancel_join_thread()
                 queue.close()
+        # Dropping the queues lets their named semaphores be unlinked now, not at exit.
+        self.outbox = self.inbox = self.recv = None
 
     def __reduce__(self):
         return QueueEndpoint, (self.outbox, self.inbox)

@@ -13,7 +13,9 @@ class PipeParent(FdStream):
 
     def close(self) -> None:
         super().close()  # the child sees EOF and leaves even if it missed the exit command
-        stop_process(self.process)
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
 
 
 class OsPipe(Transport):

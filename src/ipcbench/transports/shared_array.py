@@ -55,6 +55,7 @@ class SharedArrayEndpoint:
     def close(self) -> None:
         if self.process is not None:
             stop_process(self.process)
+            self.process = None
         self._out_view.release()
         self._in_view.release()
 

@@ -1,0 +1,76 @@
+"""Shared fixtures: real `python -m ipcbench` runs, and the check that nothing is left behind."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+SHM = Path("/dev/shm")
+
+
+def run_cli(*args, check=True, timeout=600, cwd=None, env=None):
+    """`python -m ipcbench ARGS` in a real subprocess; returns the CompletedProcess."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "ipcbench", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=env,
+    )
+    if check and completed.returncode != 0:
+        raise AssertionError(
+            f"ipcbench {' '.join(map(str, args))} exited {completed.returncode}\n"
+            f"stdout:\n{completed.stdout}\nstderr:\n{completed.stderr}"
+        )
+    return completed
+
+
+@pytest.fixture(scope="session")
+def small_result(tmp_path_factory) -> Path:
+    """A real quick run of a small matrix (both patterns, two sizes, three transports)."""
+    path = tmp_path_factory.mktemp("results") / "small.json"
+    run_cli("run", "-t", "os_pipe,mp_pipe,null", "-m", "fork,spawn,none", "-s", "64,4KiB",
+            "--quick", "-o", path)
+    return path
+
+
+def _shm_entries() -> set[str]:
+    return set(os.listdir(SHM)) if SHM.is_dir() else set()
+
+
+def _our_processes(since: float) -> list[psutil.Process]:
+    """Processes started during the session that belong to ipcbench or multiprocessing."""
+    found = []
+    for process in psutil.process_iter(["pid", "create_time", "cmdline", "status"]):
+        try:
+            if process.pid == os.getpid() or process.info["create_time"] < since:
+                continue
+            command = " ".join(process.info["cmdline"] or ())
+            if "ipcbench" in command or "multiprocessing" in command:
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def leaves_nothing_behind():
+    """After the whole suite: no new /dev/shm segment, no child, zombie or orphan process."""
+    started = time.time() - 1
+    shm_before = _shm_entries()
+    yield
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        leftovers = _our_processes(started) + psutil.Process().children(recursive=True)
+        if not leftovers:
+            break
+        time.sleep(0.2)
+    described = [f"{p.pid} {p.info.get('cmdline') if hasattr(p, 'info') else p.cmdline()}"
+                 for p in leftovers]
+    assert not leftovers, f"processes left behind: {described}"
+    assert _shm_entries() - shm_before == set(), "shared memory left in /dev/shm"

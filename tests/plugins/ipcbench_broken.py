@@ -1,0 +1,80 @@
+"""Deliberately broken transports: each damages what its child sends back in one way.
+
+Registered through a real entry point (the dist-info beside this file): put this directory on
+PYTHONPATH and `python -m ipcbench list` shows them. Every one of them must fail its cell with a
+clear reason and never produce a figure.
+"""
+
+import os
+
+from ipcbench.transports.base import Transport, start_child
+from ipcbench.transports.mp_pipe import ConnectionEndpoint
+
+
+class BrokenChildEndpoint(ConnectionEndpoint):
+    """The child's end of an mp_pipe whose send() damages messages according to `fault`."""
+
+    def __init__(self, connection, capacity: int, fault: str) -> None:
+        super().__init__(connection, capacity)
+        self.fault, self.sent = fault, 0
+        self.send = self._damaged_send
+
+    def _damaged_send(self, data) -> None:
+        self.sent += 1
+        data = bytes(data)
+        if self.fault == "corrupt" and self.sent > 1:
+            data = bytes([data[0] ^ 0xFF]) + data[1:]
+        elif self.fault == "truncate" and self.sent > 1:
+            data = data[:-1]
+        elif self.fault == "duplicate" and self.sent > 1:
+            self.connection.send_bytes(data)
+        elif self.fault == "drop" and self.sent > 1:
+            return
+        elif self.fault == "crash" and self.sent > 2:
+            os._exit(3)
+        self.connection.send_bytes(data)
+
+    def __reduce__(self):
+        return BrokenChildEndpoint, (self.connection, self.capacity, self.fault)
+
+
+class _Broken(Transport):
+    fault = ""
+    methods = ("fork", "spawn")
+
+    def open(self, ctx, capacity, child_cpus):
+        parent_conn, child_conn = ctx.Pipe(duplex=True)
+        child_side = BrokenChildEndpoint(child_conn, capacity, self.fault)
+        try:
+            process = start_child(ctx, child_side, child_cpus)
+        finally:
+            child_conn.close()
+        return ConnectionEndpoint(parent_conn, capacity, process)
+
+
+class Corrupt(_Broken):
+    name, summary, fault = "broken_corrupt", "flips a byte of every echo", "corrupt"
+
+
+class Truncate(_Broken):
+    name, summary, fault = "broken_truncate", "drops the last byte of every echo", "truncate"
+
+
+class Duplicate(_Broken):
+    name, summary, fault = "broken_duplicate", "sends every echo twice", "duplicate"
+
+
+class Drop(_Broken):
+    name, summary, fault = "broken_drop", "never sends anything back", "drop"
+
+
+class Crash(_Broken):
+    name, summary, fault = "broken_crash", "the child exits mid-cell", "crash"
+
+
+class FailsToOpen(Transport):
+    name, summary = "broken_open", "raises in open()"
+    methods = ("fork",)
+
+    def open(self, ctx, capacity, child_cpus):
+        raise ValueError(f"cannot hold a {capacity}-byte message")

@@ -1,0 +1,113 @@
+"""The transport contract: every registered transport, under every start method it claims.
+
+Each test talks to a real child process through the transport's own endpoint.
+"""
+
+import gc
+import multiprocessing.forkserver
+import multiprocessing.resource_tracker
+import os
+import time
+
+import psutil
+import pytest
+
+from ipcbench.matrix import Cell
+from ipcbench.patterns import DataError, pingpong, stream, verify
+from ipcbench.session import Session, start_context
+from ipcbench.transports import registry
+
+REGISTRY = registry()
+CASES = [(t.name, method) for t in REGISTRY for method in t.methods if not t.unavailable_reason()]
+# 1 byte, a framing-unfriendly odd size, one larger than a pipe's buffer, and about 1 MiB.
+SIZES = (1, 1000, 65537, (1 << 20) + 7)
+CAPACITY = max(SIZES)
+
+
+def infrastructure(process: psutil.Process) -> bool:
+    """multiprocessing's per-process helpers (forkserver, resource tracker) outlive channels."""
+    command = " ".join(process.cmdline())
+    return "forkserver" in command or "resource_tracker" in command
+
+
+def new_shm_entries(before: set[str]) -> set[str]:
+    """Segments created since `before` that are still there once garbage is collected."""
+    deadline = time.monotonic() + 5
+    while True:
+        gc.collect()  # named semaphores are unlinked when their last reference goes
+        left = set(os.listdir("/dev/shm")) - before
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
+
+
+def live_children() -> list[psutil.Process]:
+    children = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and not infrastructure(child):
+                children.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return children
+
+
+@pytest.fixture(scope="module", autouse=True)
+def stop_multiprocessing_helpers():
+    yield
+    # These private helpers are the documented way CPython's own tests stop them.
+    multiprocessing.forkserver._forkserver._stop()
+    multiprocessing.resource_tracker._resource_tracker._stop()
+
+
+@pytest.mark.parametrize(("name", "method"), CASES, ids=[f"{n}-{m}" for n, m in CASES])
+def test_transport_carries_every_message_intact(name, method):
+    shm_before = set(os.listdir("/dev/shm"))
+    endpoint = REGISTRY[name]().open(start_context(method), CAPACITY, None)
+    try:
+        for size in SIZES:
+            verify(endpoint, size)  # distinct payloads echoed back byte for byte, and digested
+        payload = os.urandom(CAPACITY)
+        verify(endpoint, CAPACITY)  # a message exactly as large as the channel's capacity
+        assert pingpong(endpoint, payload[:4096], 20) > 0
+        assert stream(endpoint, payload[:4096], 50) > 0
+        assert stream(endpoint, payload, 3) > 0
+        endpoint.send(b"exit")
+    finally:
+        endpoint.close()
+    endpoint.close()  # closing twice is harmless
+    del endpoint
+    assert live_children() == []
+    assert new_shm_entries(shm_before) == set()
+
+
+@pytest.mark.parametrize(("name", "method"), CASES, ids=[f"{n}-{m}" for n, m in CASES])
+def test_session_places_calibrates_and_times(name, method):
+    affinity = os.sched_getaffinity(0)
+    cell = Cell("pingpong", name, method, 64, "split" if len(affinity) > 1 else "same")
+    with Session(cell, REGISTRY[name]) as session:
+        assert os.sched_getaffinity(0) == session.cpus[0]  # the parent is pinned
+        loops = session.calibrate(0.002)
+        assert loops >= 1
+        assert session.time(loops) > 0
+    assert os.sched_getaffinity(0) == affinity  # and unpinned afterwards
+    assert live_children() == []
+
+
+def test_verification_detects_a_corrupting_channel():
+    class Corrupting:
+        """A loopback that flips one byte of every message it hands back."""
+
+        def __init__(self):
+            self.inner = REGISTRY["null"]().open(None, 64, None)
+
+        def send(self, data):
+            self.inner.send(data)
+
+        def recv(self):
+            message = bytearray(self.inner.recv())
+            message[-1] ^= 1
+            return message
+
+    with pytest.raises(DataError, match="contents differ"):
+        verify(Corrupting(), 64)

@@ -1,0 +1,79 @@
+import pytest
+
+from ipcbench.matrix import Cell, Selection, SelectionError, build_cells
+from ipcbench.transports import registry
+
+REGISTRY = registry(with_plugins=False)
+
+
+def cells_of(cpu_count=2, **axes):
+    return build_cells(Selection(**axes), REGISTRY, cpu_count)
+
+
+def test_default_matrix_covers_every_transport_under_each_method_it_claims():
+    cells = cells_of()
+    # 5 multiprocessing transports x 3 methods + subprocess_pipe (exec) + null (none),
+    # x 4 sizes x 2 patterns, one placement.
+    assert len(cells) == (5 * 3 + 1 + 1) * 4 * 2
+    assert {c.method for c in cells if c.transport == "subprocess_pipe"} == {"exec"}
+    assert {c.method for c in cells if c.transport == "null"} == {"none"}
+    assert {c.placement for c in cells} == {"split"}
+
+
+def test_order_is_stable_and_follows_the_axes():
+    first, again = cells_of(), cells_of()
+    assert first == again
+    assert [c.name for c in first[:3]] == [
+        "pingpong/os_pipe/fork/64B/split",
+        "pingpong/os_pipe/fork/4KiB/split",
+        "pingpong/os_pipe/fork/64KiB/split",
+    ]
+
+
+def test_selection_narrows_each_axis():
+    cells = cells_of(transports=("os_pipe", "mp_queue"), methods=("fork", "spawn"),
+                     sizes=(64, 65536, 1 << 20), patterns=("pingpong",))
+    assert len(cells) == 2 * 2 * 3
+    assert cells[0].name == "pingpong/os_pipe/fork/64B/split"
+
+
+def test_placements_form_an_axis():
+    cells = cells_of(transports=("os_pipe",), methods=("fork",), sizes=(64,),
+                     patterns=("pingpong",), placements=("split", "same", "free"))
+    assert [c.placement for c in cells] == ["split", "same", "free"]
+
+
+def test_one_cpu_defaults_to_same_and_refuses_split():
+    assert {c.placement for c in cells_of(cpu_count=1)} == {"same"}
+    with pytest.raises(SelectionError, match="2 CPUs"):
+        cells_of(cpu_count=1, placements=("split",))
+
+
+def test_a_selection_without_cells_says_why():
+    with pytest.raises(SelectionError, match="subprocess_pipe runs only under exec"):
+        cells_of(transports=("subprocess_pipe",), methods=("fork",))
+
+
+def test_unsupported_combinations_are_noted_not_hidden():
+    selection = Selection(transports=("os_pipe", "subprocess_pipe"), methods=("spawn",))
+    build_cells(selection, REGISTRY, 2)
+    assert any("subprocess_pipe runs only under exec" in note for note in selection.notes)
+
+
+@pytest.mark.parametrize(
+    ("axes", "message"),
+    [({"transports": ("nope",)}, "unknown transport nope"),
+     ({"methods": ("vfork",)}, "unknown start method vfork"),
+     ({"patterns": ("burst",)}, "unknown pattern burst"),
+     ({"placements": ("left",)}, "unknown placement left")],
+)
+def test_unknown_names_are_errors(axes, message):
+    with pytest.raises(SelectionError, match=message):
+        cells_of(**axes)
+
+
+def test_cell_names_round_trip():
+    for cell in cells_of():
+        assert Cell.from_name(cell.name) == cell
+    with pytest.raises(ValueError):
+        Cell.from_name("pingpong/os_pipe/fork")
