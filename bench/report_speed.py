@@ -21,9 +21,11 @@ def timed(args: list[str], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
         started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "ipcbench", *args], check=True, stdout=subprocess.DEVNULL
+        done = subprocess.run(
+            [sys.executable, "-m", "ipcbench", *args], capture_output=True, text=True
         )
+        if done.returncode != 0:
+            sys.exit(f"ipcbench {' '.join(args)} failed:\n{done.stderr}")
         best = min(best, time.perf_counter() - started)
     return best
 
