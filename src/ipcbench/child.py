@@ -111,6 +111,8 @@ def prepare_child(cpus=None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A forked child inherits the parent's handlers; SIGTERM must simply end it.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # The parent started this process with both held (see ipcbench.stopping): release them.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 def _die_with_parent() -> None:

@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C before any work began (a run handles it itself): nothing to report
     except Exception as error:
         from ipcbench.matrix import SelectionError
         from ipcbench.results import ResultFileError

@@ -31,6 +31,12 @@ from ipcbench.errors import OneLineParser, UsageError
 from ipcbench.matrix import Cell, Selection
 from ipcbench.progress import Progress
 from ipcbench.sizes import parse_sizes
+from ipcbench.stopping import (
+    ManagerStop,
+    held,
+    held_while_starting_children,
+    stop_worker_once,
+)
 
 PROGRAM_ARGS = ("-m", "ipcbench", "run")
 DEFAULT_CELL_TIMEOUT = 60.0
@@ -64,7 +70,6 @@ def main(argv: list[str]) -> int:
     _add_run_options(parser)
     args = runner.parse_args(argv)
     parser.description = "Run the benchmark matrix under pyperf and write a result file."
-    _install_termination_handler()
     if args.worker:
         return _run_worker(runner, args)
     return _run_manager(runner, args, profile_name)
@@ -188,21 +193,6 @@ def _worker_arguments(cmd: list[str], args) -> None:
         cmd.append("--auto-loops")
 
 
-_interrupted = False
-
-
-def _install_termination_handler() -> None:
-    # SIGTERM gets the same orderly end as Ctrl-C: children stopped, finished cells kept. The
-    # flag survives pyperf turning the KeyboardInterrupt into SystemExit.
-    def interrupt(signum, frame):
-        global _interrupted
-        _interrupted = True
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGINT, interrupt)
-
-
 # -- manager -----------------------------------------------------------------------------------
 
 
@@ -234,33 +224,31 @@ def _run_manager(runner, args, profile_name: str) -> int:
         print(f"ipcbench: note: {note}", file=sys.stderr)
 
     progress = Progress(len(plan.cells))
-    names = [cell.name for cell in plan.cells]
-    interrupted = False
+    stop = ManagerStop()
     with tempfile.TemporaryDirectory(prefix="ipcbench-") as scratch:
-        _worker_state.update(cells=names, auto_loops=auto_loops)
+        _worker_state.update(cells=[cell.name for cell in plan.cells], auto_loops=auto_loops)
         for index, cell in enumerate(plan.cells):
+            if stop.requested:
+                break
             failure_file = os.path.join(scratch, f"{index}.failure")
             _worker_state["failure_file"] = failure_file
             progress.begin(cell.name)
             captured = io.StringIO()
             try:
-                with contextlib.redirect_stdout(captured):
+                with held(), contextlib.redirect_stdout(captured):
                     bench = runner.bench_time_func(cell.name, _time_in_worker_only)
-            except (KeyboardInterrupt, SystemExit):
-                # pyperf turns Ctrl-C into SystemExit; its own --timeout also exits.
-                interrupted = _interrupted
-                if not interrupted:
-                    _record_failure(runner, plan, cell, failure_file, captured, progress)
-            except Exception:
+            except BaseException:
+                # pyperf raises RuntimeError for a failed worker and exits on its own --timeout.
+                # An interrupted cell is not a failed one: it is left for --resume.
+                if stop.requested:
+                    break
                 _record_failure(runner, plan, cell, failure_file, captured, progress)
             else:
                 plan.result.add(bench)
                 progress.end(cell.name, _describe(bench))
-            if interrupted:
-                break
             results.save(plan.output, plan.result)
     progress.close()
-    return _summarize(plan, interrupted)
+    return _summarize(plan, stop.requested)
 
 
 def _time_in_worker_only(loops):
@@ -298,13 +286,19 @@ def _summarize(plan: Plan, interrupted: bool) -> int:
     result = plan.result
     failed = len(result.failed)
     not_run = len(result.missing()) - failed
-    print(f"ipcbench: {len(result.done())} of {len(result.planned)} cells done, {failed} failed, "
-          f"{not_run} not run -> {plan.output}", file=sys.stderr)
+    print(
+        f"ipcbench: {len(result.done())} of {len(result.planned)} cells done, {failed} failed, "
+        f"{not_run} not run -> {plan.output}",
+        file=sys.stderr,
+    )
     for name, reason in result.failed.items():
         print(f"ipcbench: FAILED {name}: {reason}", file=sys.stderr)
     if interrupted:
-        print(f"ipcbench: interrupted; finished cells are saved. Run the rest with: "
-              f"python -m ipcbench run --resume {plan.output}", file=sys.stderr)
+        print(
+            f"ipcbench: interrupted; finished cells are saved. Run the rest with: "
+            f"python -m ipcbench run --resume {plan.output}",
+            file=sys.stderr,
+        )
         return 130
     print(f"show it with: python -m ipcbench show {plan.output}", file=sys.stderr)
     return 1 if failed else 0
@@ -431,7 +425,10 @@ def _run_worker(runner, args) -> int:
 
     _start_watchdog(args.cell_timeout, args.failure_file)
     try:
-        with Session(cell, registry()[cell.transport]) as session:
+        stop_worker_once()
+        with contextlib.ExitStack() as stack:
+            with held_while_starting_children(cell.method):
+                session = stack.enter_context(Session(cell, registry()[cell.transport]))
             if args.auto_loops:
                 runner.args.loops = session.calibrate(runner.args.min_time)
             metadata = dict(cell.metadata(), placement_cpus=describe_placement(*session.cpus))

@@ -1,0 +1,304 @@
+"""End to end: `python -m ipcbench run/show/list` as a user runs them, in real subprocesses."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pyperf
+import pytest
+from conftest import run_cli
+
+from ipcbench import results
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGINS = Path(__file__).resolve().parent / "plugins"
+
+
+def with_plugins() -> dict:
+    """An environment whose Python finds the deliberately broken transports' entry points."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGINS), env.get("PYTHONPATH")]))
+    return env
+
+
+def test_run_writes_a_real_pyperf_suite(small_result):
+    suite = pyperf.BenchmarkSuite.load(str(small_result))
+    names = suite.get_benchmark_names()
+    assert "pingpong/os_pipe/spawn/4KiB/split" in names
+    assert "stream/null/none/64B/split" in names
+    assert len(names) == 2 * (2 * 2 + 1) * 2  # patterns x (2 transports x 2 methods + null) x sizes
+    bench = suite.get_benchmark("pingpong/mp_pipe/fork/64B/split")
+    metadata = bench.get_metadata()
+    assert (metadata["pattern"], metadata["transport"], metadata["method"]) == (
+        "pingpong",
+        "mp_pipe",
+        "fork",
+    )
+    assert (metadata["size_bytes"], metadata["placement"]) == (64, "split")
+    assert metadata["ipcbench_schema"] == 1 and metadata["ipcbench_version"]
+    assert all(value > 0 for value in bench.get_values())
+    shown = subprocess.run(
+        [sys.executable, "-m", "pyperf", "show", str(small_result)], capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "pingpong/os_pipe/fork/64B/split" in shown.stdout
+
+
+def test_show_prints_latency_and_throughput(small_result):
+    out = run_cli("show", small_result).stdout
+    lines = [line.split() for line in out.splitlines()]
+    pingpong = next(line for line in lines if line[:4] == ["pingpong", "os_pipe", "fork", "64B"])
+    stream = next(line for line in lines if line[:4] == ["stream", "mp_pipe", "spawn", "4KiB"])
+    assert pingpong[6] == "µs" and float(pingpong[5]) > 0 and pingpong[-1] == "5"
+    assert stream[6] == "MB/s" and float(stream[5]) > 0
+    assert "Python 3." in out
+
+
+def test_list_shows_transports_methods_patterns_and_sizes():
+    out = run_cli("list").stdout
+    for name in (
+        "os_pipe",
+        "mp_pipe",
+        "mp_queue",
+        "manager_queue",
+        "shared_array",
+        "subprocess_pipe",
+        "null",
+    ):
+        assert name in out
+    assert "64B, 4KiB, 64KiB, 1MiB" in out
+    assert "fork, spawn, forkserver, exec" in out
+
+
+def test_plugins_register_through_entry_points():
+    out = run_cli("list", env=with_plugins()).stdout
+    assert "broken_corrupt" in out and "flips a byte" in out
+
+
+def test_broken_transports_fail_their_cells_and_never_yield_a_figure(tmp_path):
+    output = tmp_path / "broken.json"
+    completed = run_cli(
+        "run",
+        "-t",
+        "broken_corrupt,broken_truncate,broken_duplicate,broken_crash,broken_open,"
+        "broken_drop,os_pipe",
+        "-m",
+        "fork,spawn",
+        "-s",
+        "64",
+        "-p",
+        "pingpong",
+        "--quick",
+        "--cell-timeout",
+        "3",
+        "-o",
+        output,
+        check=False,
+        env=with_plugins(),
+    )
+    assert completed.returncode == 1, completed.stderr
+    assert "Traceback" not in completed.stderr
+    result = results.load(output)
+    # Only the honest transport has figures.
+    assert {b.get_metadata()["transport"] for b in result.benchmarks} == {"os_pipe"}
+    reasons = result.failed
+    assert "contents differ" in reasons["pingpong/broken_corrupt/spawn/64B/split"]
+    assert "63 received" in reasons["pingpong/broken_truncate/fork/64B/split"]
+    assert "DataError" in reasons["pingpong/broken_duplicate/fork/64B/split"]
+    assert "child die" in reasons["pingpong/broken_crash/spawn/64B/split"]
+    assert "cannot hold a 64-byte message" in reasons["pingpong/broken_open/fork/64B/split"]
+    assert "CellTimeout" in reasons["pingpong/broken_drop/fork/64B/split"]
+    shown = run_cli("show", output).stdout
+    assert "FAILED pingpong/broken_corrupt/fork/64B/split" in shown
+
+
+def test_suite_file_and_flags_that_override_it(tmp_path):
+    output = tmp_path / "smoke.json"
+    run_cli("run", "--suite", ROOT / "bench" / "smoke.toml", "-t", "null", "-o", output)
+    result = results.load(output)
+    assert result.settings["profile"] == "quick"
+    assert sorted(result.planned) == sorted(
+        f"{p}/null/none/{s}/split" for p in ("pingpong", "stream") for s in ("64B", "64KiB")
+    )
+
+
+def _wait_for_cells(path: Path, count: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if len(results.load(path).benchmarks) >= count:
+                return
+        except results.ResultFileError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{path} never had {count} cells")
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_keeps_finished_cells_and_resume_completes(tmp_path, signal_number):
+    output = tmp_path / "interrupted.json"
+    command = [
+        sys.executable,
+        "-m",
+        "ipcbench",
+        "run",
+        "-t",
+        "os_pipe,mp_queue,null",
+        "-m",
+        "spawn,none",
+        "-s",
+        "64,4KiB,64KiB",
+        "--quick",
+        "-o",
+        str(output),
+    ]
+    # A session of its own: the signal goes to the whole process group, as Ctrl-C does.
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        _wait_for_cells(output, 2)
+        os.killpg(process.pid, signal_number)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert "--resume" in stderr and "Traceback" not in stderr
+    time.sleep(0.5)
+    assert not [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if str(output) in " ".join(p.info["cmdline"] or ())
+    ], "processes left behind"
+
+    partial = results.load(output)
+    finished = {b.get_name(): b.get_values() for b in partial.benchmarks}
+    assert 2 <= len(finished) < len(partial.planned)
+
+    run_cli("run", "--resume", output)
+    complete = results.load(output)
+    assert complete.missing() == []
+    assert len(complete.benchmarks) == len(complete.planned) == 3 * 3 * 2
+    for name, values in finished.items():  # the cells done before the interrupt were kept
+        assert (
+            complete.benchmarks[
+                [b.get_name() for b in complete.benchmarks].index(name)
+            ].get_values()
+            == values
+        )
+
+
+def test_append_adds_runs_to_existing_cells(tmp_path):
+    output = tmp_path / "append.json"
+    run_cli("run", "-t", "null", "-s", "64", "-p", "pingpong", "--quick", "-o", output)
+    run_cli("run", "-t", "null", "-s", "64", "-p", "pingpong", "--quick", "--append", output)
+    bench = results.load(output).benchmarks[0]
+    assert bench.get_nrun() == 2
+
+
+def _bad(*args, env=None, cwd=None):
+    completed = run_cli(*args, check=False, env=env, cwd=cwd)
+    assert completed.returncode == 2, (args, completed.stdout, completed.stderr)
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ipcbench"), completed.stderr
+    assert "Traceback" not in completed.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-t", "nope"], "unknown transport nope"),
+        (["-m", "vfork"], "unknown start method vfork"),
+        (["-p", "burst"], "unknown pattern burst"),
+        (["--placement", "left"], "unknown placement left"),
+        (["-s", "-1"], "size"),
+        (["-s", "0"], "at least 1 byte"),
+        (["-s", "1e99"], "bad size"),
+        (["-s", "12XB"], "bad size"),
+        (["-s", "64GiB"], "at most 1GiB"),
+        (["-s", ","], "no sizes"),
+        (["-t", ","], "empty list"),
+        (["-t", "subprocess_pipe", "-m", "fork"], "runs only under exec"),
+        (["--tarnsports", "os_pipe"], "unrecognized arguments"),
+        (["--suite", "/nonexistent.toml"], "no such file"),
+        (["--resume", "/nonexistent.json"], "no such file"),
+        (["-o", "/nonexistent-dir/x.json"], "does not exist"),
+    ],
+)
+def test_bad_run_input_is_one_line_and_exit_2(args, message, tmp_path):
+    line = _bad("run", "--quick", *args, cwd=tmp_path)
+    assert message in line
+    assert not list(tmp_path.iterdir()), "bad input must not leave partial output"
+
+
+def test_existing_output_is_refused(tmp_path):
+    output = tmp_path / "exists.json"
+    output.write_text("{}")
+    assert "already exists" in _bad("run", "-t", "null", "-o", output)
+    assert output.read_text() == "{}"
+
+
+def test_unwritable_output_directory_is_refused(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.access(locked, os.W_OK):  # root may write anywhere: make the path a file instead
+        locked.rmdir()
+        locked.write_text("")
+    assert "cannot write" in _bad("run", "-t", "null", "-o", locked / "out.json")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not toml [", "not valid TOML"),
+        ('transports = ["null"]\ncolour = "red"\n', "unknown key colour"),
+        ('profile = "fastest"\n', "profile must be one of"),
+        ("transports = 3\n", "must be a list"),
+    ],
+)
+def test_bad_suite_files(tmp_path, content, message):
+    suite = tmp_path / "suite.toml"
+    suite.write_text(content)
+    assert message in _bad("run", "--suite", suite, "-o", tmp_path / "x.json")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        ("", "empty file"),
+        ("{not json", "not valid JSON"),
+        ('{"benchmarks": [], "version": "1.0"}', "not written by ipcbench"),
+        ("[1, 2]", "not a pyperf result file"),
+        ('{"benchmarks": [], "ipcbench": {"schema": 99, "version": "9.0"}}', "schema 99"),
+        ("[" * 100000 + "]" * 100000, "nested too deeply"),
+    ],
+    # Short ids: pytest exports the test id to subprocesses (PYTEST_CURRENT_TEST).
+    ids=["missing", "empty", "not-json", "not-ipcbench", "not-pyperf", "newer-schema", "json-bomb"],
+)
+def test_show_refuses_bad_files(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    if content is not None:
+        path.write_text(content)
+    line = _bad("show", path)
+    assert message in line and str(path) in line
+
+
+def test_show_refuses_a_truncated_real_file(small_result, tmp_path):
+    text = small_result.read_text()
+    truncated = tmp_path / "truncated.json"
+    truncated.write_text(text[: len(text) // 2])
+    assert "not valid JSON" in _bad("show", truncated)
+    tampered = json.loads(text)
+    tampered["benchmarks"][0]["runs"][0]["values"][0] = -1.0
+    negative = tmp_path / "negative.json"
+    negative.write_text(json.dumps(tampered))
+    assert str(negative) in _bad("show", negative)
