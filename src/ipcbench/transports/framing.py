@@ -1,8 +1,9 @@
 """Whole messages over a byte stream (pipes, stdin/stdout): a 4-byte length, then the payload.
 
-Reads go through a BufferedReader so a burst of small messages costs one system call, while a
-large payload is read straight into the receive buffer; writes are one `writev` of header and
-payload, looped only if the kernel takes part of it.
+Reads go through a BufferedReader, so a small message (header and payload) costs one system call
+and a large payload is read straight into a reused receive buffer (BufferedReader's read and
+readinto return less than asked only at the end of the stream). A small message is written with one os.write of
+header + payload; a large one with writev, which saves copying the payload.
 """
 
 import os
@@ -10,6 +11,8 @@ import struct
 from multiprocessing import reduction
 
 HEADER = struct.Struct("<I")
+# Up to this size, copying header and payload into one write is cheaper than a writev.
+SMALL_MESSAGE = 8192
 
 
 class FdStream:
@@ -18,37 +21,10 @@ class FdStream:
     def __init__(self, rfd: int, wfd: int, capacity: int) -> None:
         self.rfd, self.wfd, self.capacity = rfd, wfd, capacity
         self._reader = open(rfd, "rb", buffering=1 << 16, closefd=False)
-        self._buffer = memoryview(bytearray(capacity))
-        self._header = memoryview(bytearray(HEADER.size))
-
-    def send(self, data) -> None:
-        header = HEADER.pack(len(data))
-        written = os.writev(self.wfd, (header, data))
-        if written < HEADER.size + len(data):
-            # Rare (a signal arrived mid-write): finish the message; the copy is off the fast path.
-            rest = memoryview(header + bytes(data))[written:]
-            while rest:
-                rest = rest[os.write(self.wfd, rest) :]
-
-    def recv(self) -> memoryview:
-        self._read_exactly(self._header)
-        (length,) = HEADER.unpack(self._header)
-        if length > self.capacity:
-            raise ValueError(
-                f"framing error: a {length}-byte message exceeds the {self.capacity}"
-                "-byte capacity (corrupt stream?)"
-            )
-        payload = self._buffer[:length]
-        self._read_exactly(payload)
-        return payload
-
-    def _read_exactly(self, view: memoryview) -> None:
-        readinto = self._reader.readinto
-        while view:
-            count = readinto(view)
-            if not count:
-                raise EOFError("the other side closed the stream")
-            view = view[count:]
+        # send and recv are closures over their state: this is the hot path of every round
+        # trip, and attribute lookups would cost more than the system calls' Python overhead.
+        self.send = _sender(wfd)
+        self.recv = _receiver(self._reader, capacity)
 
     def close(self) -> None:
         if self._reader.closed:
@@ -65,3 +41,48 @@ class FdStream:
 
 def _rebuild(rfd, wfd, capacity: int) -> FdStream:
     return FdStream(rfd.detach(), wfd.detach(), capacity)
+
+
+def _sender(wfd: int):
+    write, writev, pack = os.write, os.writev, HEADER.pack
+
+    def send(data) -> None:
+        size = len(data)
+        if size <= SMALL_MESSAGE:
+            written = write(wfd, pack(size) + data)
+        else:
+            written = writev(wfd, (pack(size), data))
+        if written < HEADER.size + size:
+            # Rare (a signal arrived mid-write): finish the message; the copy is off the fast path.
+            rest = memoryview(pack(size) + data)[written:]
+            while rest:
+                rest = rest[write(wfd, rest) :]
+
+    return send
+
+
+def _receiver(reader, capacity: int):
+    read, readinto, unpack = reader.read, reader.readinto, HEADER.unpack
+    buffer = memoryview(bytearray(capacity))
+
+    def recv():
+        header = read(HEADER.size)
+        if len(header) != HEADER.size:
+            raise EOFError("the other side closed the stream")
+        (length,) = unpack(header)
+        if length > capacity:
+            raise ValueError(
+                f"framing error: a {length}-byte message exceeds the {capacity}-byte capacity "
+                "(corrupt stream?)"
+            )
+        if length <= SMALL_MESSAGE:  # a fresh small bytes object is cheaper than a view
+            payload = read(length)
+            received = len(payload)
+        else:  # large payloads land in the reused buffer, no allocation
+            payload = buffer[:length]
+            received = readinto(payload)
+        if received != length:
+            raise EOFError("the other side closed the stream mid-message")
+        return payload
+
+    return recv
