@@ -47,14 +47,16 @@ def measure_matrix(profile: str, scratch: Path) -> None:
     print(
         f"  relative MAD across cells: median {relative_mad.median():.2%}, "
         f"90th percentile {relative_mad.quantile(0.9):.2%}, worst {relative_mad.max():.2%} "
-        f"({frame.loc[relative_mad.idxmax(), 'file'] and _cell(frame.loc[relative_mad.idxmax()])})"
+        f"({_cell(frame.loc[relative_mad.idxmax()])})"
     )
     floor = ", ".join(f"{row.size} {row.latency_us:.2f} µs" for row in null.itertuples())
     print(f"  null transport (the harness's floor), pingpong: {floor}")
 
 
 def _cell(row) -> str:
-    return f"{row.pattern}/{row.transport}/{row.method}/{row.size}/{row.placement}"
+    return "/".join(
+        str(row[axis]) for axis in ("pattern", "transport", "method", "size", "placement")
+    )
 
 
 def inline_round_trip(size: int, values: int = 5, min_time: float = 0.05) -> float:

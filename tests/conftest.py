@@ -34,8 +34,18 @@ def run_cli(*args, check=True, timeout=600, cwd=None, env=None):
 def small_result(tmp_path_factory) -> Path:
     """A real quick run of a small matrix (both patterns, two sizes, three transports)."""
     path = tmp_path_factory.mktemp("results") / "small.json"
-    run_cli("run", "-t", "os_pipe,mp_pipe,null", "-m", "fork,spawn,none", "-s", "64,4KiB",
-            "--quick", "-o", path)
+    run_cli(
+        "run",
+        "-t",
+        "os_pipe,mp_pipe,null",
+        "-m",
+        "fork,spawn,none",
+        "-s",
+        "64,4KiB",
+        "--quick",
+        "-o",
+        path,
+    )
     return path
 
 
@@ -70,7 +80,8 @@ def leaves_nothing_behind():
         if not leftovers:
             break
         time.sleep(0.2)
-    described = [f"{p.pid} {p.info.get('cmdline') if hasattr(p, 'info') else p.cmdline()}"
-                 for p in leftovers]
+    described = [
+        f"{p.pid} {p.info.get('cmdline') if hasattr(p, 'info') else p.cmdline()}" for p in leftovers
+    ]
     assert not leftovers, f"processes left behind: {described}"
     assert _shm_entries() - shm_before == set(), "shared memory left in /dev/shm"

@@ -31,15 +31,24 @@ def test_order_is_stable_and_follows_the_axes():
 
 
 def test_selection_narrows_each_axis():
-    cells = cells_of(transports=("os_pipe", "mp_queue"), methods=("fork", "spawn"),
-                     sizes=(64, 65536, 1 << 20), patterns=("pingpong",))
+    cells = cells_of(
+        transports=("os_pipe", "mp_queue"),
+        methods=("fork", "spawn"),
+        sizes=(64, 65536, 1 << 20),
+        patterns=("pingpong",),
+    )
     assert len(cells) == 2 * 2 * 3
     assert cells[0].name == "pingpong/os_pipe/fork/64B/split"
 
 
 def test_placements_form_an_axis():
-    cells = cells_of(transports=("os_pipe",), methods=("fork",), sizes=(64,),
-                     patterns=("pingpong",), placements=("split", "same", "free"))
+    cells = cells_of(
+        transports=("os_pipe",),
+        methods=("fork",),
+        sizes=(64,),
+        patterns=("pingpong",),
+        placements=("split", "same", "free"),
+    )
     assert [c.placement for c in cells] == ["split", "same", "free"]
 
 
@@ -62,10 +71,12 @@ def test_unsupported_combinations_are_noted_not_hidden():
 
 @pytest.mark.parametrize(
     ("axes", "message"),
-    [({"transports": ("nope",)}, "unknown transport nope"),
-     ({"methods": ("vfork",)}, "unknown start method vfork"),
-     ({"patterns": ("burst",)}, "unknown pattern burst"),
-     ({"placements": ("left",)}, "unknown placement left")],
+    [
+        ({"transports": ("nope",)}, "unknown transport nope"),
+        ({"methods": ("vfork",)}, "unknown start method vfork"),
+        ({"patterns": ("burst",)}, "unknown pattern burst"),
+        ({"placements": ("left",)}, "unknown placement left"),
+    ],
 )
 def test_unknown_names_are_errors(axes, message):
     with pytest.raises(SelectionError, match=message):

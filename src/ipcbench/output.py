@@ -12,6 +12,8 @@ def write_atomically(target: Path, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data.encode("utf-8") if isinstance(data, str) else data)
+            stream.flush()
+            os.fsync(stream.fileno())  # on disk before it replaces the previous version
         # mkstemp makes the file private (0600); an output file gets the usual permissions.
         umask = os.umask(0)
         os.umask(umask)

@@ -15,12 +15,12 @@ into the suite metadata because they are common to all benchmarks.
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ipcbench import SCHEMA_VERSION, __version__
+from ipcbench.output import write_atomically
 
 SECTION = "ipcbench"
 CELL_KEYS = ("pattern", "transport", "method", "size_bytes", "placement")
@@ -96,21 +96,8 @@ def _pyperf_json(suite) -> str:
 
 def save(path: str | os.PathLike, result: ResultFile) -> None:
     """Write atomically: a crash or a full disk mid-write leaves the previous file intact."""
-    path = Path(path)
     text = json.dumps(result.to_json(), sort_keys=True, separators=(",", ":")) + "\n"
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomically(Path(path), text)
 
 
 def load(path: str | os.PathLike) -> ResultFile:

@@ -54,7 +54,7 @@ class Profile:
 
 PROFILES = {
     "quick": Profile(processes=1, values=5, warmups=0, min_time=0.005),
-    "default": Profile(processes=2, values=8, warmups=1, min_time=0.01),
+    "default": Profile(processes=2, values=10, warmups=1, min_time=0.02),
     "rigorous": Profile(processes=6, values=10, warmups=1, min_time=0.1),
 }
 
@@ -246,9 +246,20 @@ def _run_manager(runner, args, profile_name: str) -> int:
             else:
                 plan.result.add(bench)
                 progress.end(cell.name, _describe(bench))
-            results.save(plan.output, plan.result)
+            _save(plan)
     progress.close()
     return _summarize(plan, stop.requested)
+
+
+def _save(plan: Plan) -> None:
+    try:
+        results.save(plan.output, plan.result)
+    except OSError as error:
+        # The write is atomic: the file still holds every cell saved before this one.
+        raise UsageError(
+            f"cannot write {plan.output}: {error.strerror or error}; it keeps the cells saved "
+            f"before; free space, then: python -m ipcbench run --resume {plan.output}"
+        ) from None
 
 
 def _time_in_worker_only(loops):
@@ -325,8 +336,9 @@ def _plan(args, registry, profile_name: str) -> Plan:
     result = results.ResultFile(
         planned=[cell.name for cell in cells], notes=list(selection.notes), settings=settings
     )
-    results.save(output, result)  # fail now, not after the first cell, if it cannot be written
-    return Plan(cells, output, result)
+    plan = Plan(cells, output, result)
+    _save(plan)  # fail now, not after the first cell, if it cannot be written
+    return plan
 
 
 def _plan_resume(args, registry) -> Plan:
@@ -476,7 +488,7 @@ def _start_watchdog(seconds: float, failure_file: str) -> None:
 def _failure_reason(error: BaseException) -> str:
     if isinstance(error, KeyboardInterrupt | SystemExit):
         return "interrupted"
-    if isinstance(error, EOFError) and not str(error):
-        return "EOFError: the channel closed early (did the child die?)"
     text = str(error).splitlines()[0] if str(error) else ""
+    if isinstance(error, EOFError | ConnectionError):
+        return f"{type(error).__name__}: {text or 'the channel closed early'} (did the child die?)"
     return f"{type(error).__name__}: {text}" if text else type(error).__name__

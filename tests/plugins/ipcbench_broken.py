@@ -6,9 +6,13 @@ clear reason and never produce a figure.
 """
 
 import os
+import signal
 
 from ipcbench.transports.base import Transport, start_child
 from ipcbench.transports.mp_pipe import ConnectionEndpoint
+
+# Past verification (8 messages) and into calibration and timing.
+MID_CELL = 40
 
 
 class BrokenChildEndpoint(ConnectionEndpoint):
@@ -16,8 +20,9 @@ class BrokenChildEndpoint(ConnectionEndpoint):
 
     def __init__(self, connection, capacity: int, fault: str) -> None:
         super().__init__(connection, capacity)
-        self.fault, self.sent = fault, 0
+        self.fault, self.sent, self.received = fault, 0, 0
         self.send = self._damaged_send
+        self._intact_recv, self.recv = self.recv, self._dying_recv
 
     def _damaged_send(self, data) -> None:
         self.sent += 1
@@ -30,9 +35,16 @@ class BrokenChildEndpoint(ConnectionEndpoint):
             self.connection.send_bytes(data)
         elif self.fault == "drop" and self.sent > 1:
             return
-        elif self.fault == "crash" and self.sent > 2:
-            os._exit(3)
         self.connection.send_bytes(data)
+
+    def _dying_recv(self):
+        self.received += 1
+        if self.received > MID_CELL:
+            if self.fault == "crash":
+                os._exit(3)
+            if self.fault == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+        return self._intact_recv()
 
     def __reduce__(self):
         return BrokenChildEndpoint, (self.connection, self.capacity, self.fault)
@@ -70,6 +82,10 @@ class Drop(_Broken):
 
 class Crash(_Broken):
     name, summary, fault = "broken_crash", "the child exits mid-cell", "crash"
+
+
+class Killed(_Broken):
+    name, summary, fault = "broken_kill", "the child is SIGKILLed mid-cell", "kill"
 
 
 class FailsToOpen(Transport):

@@ -2,8 +2,8 @@
 
 Reads go through a BufferedReader, so a small message (header and payload) costs one system call
 and a large payload is read straight into a reused receive buffer (BufferedReader's read and
-readinto return less than asked only at the end of the stream). A small message is written with one os.write of
-header + payload; a large one with writev, which saves copying the payload.
+readinto return less than asked only at the end of the stream). A small message is written
+with one os.write of header + payload; a large one with writev, which saves copying the payload.
 """
 
 import os

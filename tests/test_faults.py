@@ -1,0 +1,204 @@
+"""Fault injection: children that die or hang mid-cell, a full disk, hostile result files.
+
+Each fault is real: a child process that exits or is SIGKILLed half-way through its cell, one
+that never answers, a file-size limit that makes the result file unwritable mid-run.
+"""
+
+import json
+import resource
+import secrets
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_run_cli import with_plugins
+
+from ipcbench import results
+from ipcbench.session import start_context
+from ipcbench.transports.manager_queue import ManagerQueue
+
+
+def leftovers(directory: Path) -> list[str]:
+    return [p.name for p in directory.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_children_dying_or_hanging_mid_cell_fail_only_their_cells(tmp_path):
+    output = tmp_path / "faults.json"
+    completed = run_cli(
+        "run",
+        "-t",
+        "broken_crash,broken_kill,broken_drop,null",
+        "-m",
+        "fork,spawn,none",
+        "-s",
+        "64",
+        "--quick",
+        "--cell-timeout",
+        "3",
+        "-o",
+        output,
+        check=False,
+        env=with_plugins(),
+    )
+    assert completed.returncode == 1, completed.stderr
+    result = results.load(output)
+    assert {b.get_metadata()["transport"] for b in result.benchmarks} == {"null"}
+    for pattern in ("pingpong", "stream"):
+        for method in ("fork", "spawn"):
+            assert "child die" in result.failed[f"{pattern}/broken_crash/{method}/64B/split"]
+            assert "child die" in result.failed[f"{pattern}/broken_kill/{method}/64B/split"]
+            assert "CellTimeout" in result.failed[f"{pattern}/broken_drop/{method}/64B/split"]
+    # Cleanup was orderly: no semaphores for the resource tracker to reclaim, no traceback.
+    for noise in ("Traceback", "resource_tracker", "leaked"):
+        assert noise not in completed.stderr
+    assert leftovers(tmp_path) == []
+
+
+def _limit_file_size(limit: int):
+    def apply():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_an_unwritable_result_file_mid_run_keeps_what_was_saved(tmp_path):
+    import subprocess
+    import sys
+
+    output = tmp_path / "full-disk.json"
+    # Python ignores SIGXFSZ, so a write past the limit fails with EFBIG, like a full disk.
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ipcbench",
+            "run",
+            "-t",
+            "null",
+            "-s",
+            "64,128,256,512,1KiB,2KiB",
+            "--quick",
+            "-o",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        preexec_fn=_limit_file_size(3_000),
+        timeout=300,
+    )
+    assert completed.returncode == 2, completed.stderr
+    lines = completed.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"ipcbench: error: cannot write {output}")
+    assert "--resume" in lines[-1] and "Traceback" not in completed.stderr
+    saved = results.load(output)  # still a valid file, with the cells finished before
+    assert 1 <= len(saved.benchmarks) < len(saved.planned) == 12
+    assert leftovers(tmp_path) == []
+    run_cli("run", "--resume", output)  # with space again, the rest completes
+    assert results.load(output).missing() == []
+
+
+def test_manager_servers_get_a_random_authkey_and_a_unix_socket():
+    endpoints = [ManagerQueue().open(start_context("fork"), 64, None) for _ in range(2)]
+    try:
+        keys = [bytes(e.manager._authkey) for e in endpoints]
+        assert keys[0] != keys[1] and all(len(key) >= 32 for key in keys)
+        for endpoint in endpoints:
+            assert isinstance(endpoint.manager.address, str)  # a Unix socket path, not TCP
+            assert Path(endpoint.manager.address).parent.exists()
+    finally:
+        for endpoint in endpoints:
+            endpoint.send(b"exit")
+            endpoint.close()
+
+
+# -- hostile result files ---------------------------------------------------------------------
+
+
+def _json_values():
+    scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+    return st.recursive(
+        scalars,
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        ),
+        max_leaves=8,
+    )
+
+
+def _paths(data, prefix=()):
+    """Every (path to a value) in a JSON document."""
+    yield prefix
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _paths(value, (*prefix, index))
+
+
+def _replace(data, path, value):
+    if not path:
+        return value
+    data = json.loads(json.dumps(data))
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    if value is _DELETE:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return data
+
+
+_DELETE = object()
+
+
+@pytest.fixture(scope="module")
+def real_document(small_result):
+    return json.loads(Path(small_result).read_text())
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_the_loader_accepts_or_refuses_cleanly_any_mutation(real_document, tmp_path, data):
+    paths = list(_paths(real_document))
+    path = data.draw(st.sampled_from(paths))
+    value = data.draw(_json_values() | st.just(_DELETE) if path else _json_values())
+    mutated = _replace(real_document, path, value)
+    target = tmp_path / f"mutated-{secrets.token_hex(4)}.json"
+    target.write_text(json.dumps(mutated))
+    try:
+        loaded = results.load(target)
+    except results.ResultFileError as error:
+        assert str(target) in str(error)
+        return
+    # Accepted: then it must be usable all the way down to the frame.
+    if loaded.benchmarks:
+        frame = results.load_results([target])
+        assert (frame["median"] > 0).all()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(cut=st.integers(min_value=0, max_value=10_000))
+def test_truncated_files_are_refused(small_result, tmp_path, cut):
+    text = Path(small_result).read_text()
+    target = tmp_path / f"cut-{secrets.token_hex(4)}.json"
+    target.write_text(text[: min(cut, len(text) - 2)])
+    with pytest.raises(results.ResultFileError):
+        results.load(target)
+
+
+def test_huge_and_non_finite_numbers_are_refused(real_document, tmp_path):
+    for bad in ("1e400", "NaN", "-Infinity", "-1.0", "0"):
+        text = json.dumps(real_document)
+        first_value = json.dumps(real_document["benchmarks"][0]["runs"][-1]["values"][0])
+        target = tmp_path / "bad.json"
+        target.write_text(text.replace(first_value, bad, 1))
+        with pytest.raises(results.ResultFileError, match="bad.json"):
+            results.load(target)
