@@ -88,3 +88,37 @@ def test_cell_names_round_trip():
         assert Cell.from_name(cell.name) == cell
     with pytest.raises(ValueError):
         Cell.from_name("pingpong/os_pipe/fork")
+
+
+def test_all_selects_every_available_transport_and_the_default_set_is_smaller():
+    class Extra:
+        name, summary, methods, max_size = "extra", "not in the default set", ("fork",), None
+        in_default_matrix = False
+
+        @staticmethod
+        def unavailable_reason():
+            return None
+
+        @classmethod
+        def available(cls):
+            return True
+
+    class Missing(Extra):
+        name = "missing"
+
+        @staticmethod
+        def unavailable_reason():
+            return "needs a package that is not installed"
+
+        @classmethod
+        def available(cls):
+            return False
+
+    from ipcbench.transports import BUILTIN, Registry
+
+    extended = Registry((*BUILTIN, Extra, Missing))
+    default = {c.transport for c in build_cells(Selection(), extended, 2)}
+    everything = {c.transport for c in build_cells(Selection(transports=("all",)), extended, 2)}
+    assert "extra" not in default and everything == default | {"extra"}
+    with pytest.raises(SelectionError, match="missing is unavailable here: needs a package"):
+        build_cells(Selection(transports=("missing",)), extended, 2)

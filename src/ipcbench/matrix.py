@@ -79,12 +79,7 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
     _check_known("pattern", selection.patterns, PATTERNS)
     _check_known("start method", selection.methods, METHODS)
     _check_known("placement", selection.placements, PLACEMENTS)
-    names = selection.transports or tuple(registry.names())
-    unknown = [name for name in names if name not in registry]
-    if unknown:
-        raise SelectionError(
-            f"unknown transport {', '.join(unknown)} (known: {', '.join(registry.names())})"
-        )
+    names = _transport_names(selection.transports, registry)
     placements = selection.placements or default_placements(cpu_count)
     if cpu_count < 2 and "split" in placements:
         raise SelectionError("placement 'split' needs at least 2 CPUs; this machine has 1")
@@ -104,6 +99,24 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
     if not cells:
         raise SelectionError("the selection yields no cell: " + "; ".join(selection.notes))
     return cells
+
+
+def _transport_names(asked: tuple[str, ...], registry) -> tuple[str, ...]:
+    """The transports to run: those asked for, `all`, or by default the default set."""
+    if not asked:
+        return tuple(t.name for t in registry if t.in_default_matrix and t.available())
+    if asked == ("all",):
+        return tuple(t.name for t in registry if t.available())
+    unknown = [name for name in asked if name not in registry]
+    if unknown:
+        raise SelectionError(
+            f"unknown transport {', '.join(unknown)} (known: {', '.join(registry.names())}, all)"
+        )
+    for name in asked:
+        reason = registry[name].unavailable_reason()
+        if reason:
+            raise SelectionError(f"transport {name} is unavailable here: {reason}")
+    return asked
 
 
 def _check_known(axis: str, values, known) -> None:

@@ -35,6 +35,8 @@ class Transport:
     summary: ClassVar[str]
     methods: ClassVar[tuple[str, ...]] = MP_METHODS
     max_size: ClassVar[int | None] = None  # largest message the mechanism can carry, if limited
+    # Whether a plain `run` (no -t) includes it; `-t all` runs every available transport.
+    in_default_matrix: ClassVar[bool] = True
 
     def open(self, ctx, capacity: int, child_cpus: set[int] | None) -> Endpoint:
         """Start the child and return the parent's endpoint for messages up to `capacity` bytes.
@@ -48,6 +50,10 @@ class Transport:
     def unavailable_reason(cls) -> str | None:
         """Why this transport cannot run here (a missing optional package, ...), or None."""
         return None
+
+    @classmethod
+    def available(cls) -> bool:
+        return cls.unavailable_reason() is None
 
 
 def start_child(ctx, child_endpoint, child_cpus):
