@@ -14,6 +14,7 @@ import pytest
 
 from ipcbench.matrix import Cell
 from ipcbench.patterns import DataError, pingpong, stream, verify
+from ipcbench.payloads import make_channel
 from ipcbench.session import Session, start_context
 from ipcbench.transports import registry
 
@@ -66,17 +67,22 @@ def test_transport_carries_every_message_intact(name, method):
     endpoint = REGISTRY[name]().open(start_context(method), CAPACITY, None)
     try:
         for size in SIZES:
-            verify(endpoint, size)  # distinct payloads echoed back byte for byte, and digested
-        payload = os.urandom(CAPACITY)
-        verify(endpoint, CAPACITY)  # a message exactly as large as the channel's capacity
-        assert pingpong(endpoint, payload[:4096], 20) > 0
-        assert stream(endpoint, payload[:4096], 50) > 0
-        assert stream(endpoint, payload, 3) > 0
+            verify(endpoint, "bytes", size)  # distinct payloads echoed back, and digested
+        verify(endpoint, "bytes", CAPACITY)  # a message exactly as large as the capacity
+        verify(endpoint, "pickle", 4096)  # objects through the object API (or pickle + bytes)
+        for kind, size in (("pickle", 4096), ("numpy", 64), ("numpy", 1 << 20), ("numpy", 999)):
+            channel = make_channel(endpoint, kind, size)
+            assert pingpong(endpoint, channel, 5) > 0
+            assert stream(endpoint, channel, 5) > 0
+        small = make_channel(endpoint, "bytes", 4096)
+        assert pingpong(endpoint, small, 20) > 0
+        assert stream(endpoint, small, 50) > 0
+        assert stream(endpoint, make_channel(endpoint, "bytes", CAPACITY), 3) > 0
         endpoint.send(b"exit")
     finally:
         endpoint.close()
     endpoint.close()  # closing twice is harmless
-    del endpoint
+    del endpoint, channel, small  # the last references to the transport's objects
     assert live_children() == []
     assert new_shm_entries(shm_before) == set()
 
@@ -110,4 +116,4 @@ def test_verification_detects_a_corrupting_channel():
             return message
 
     with pytest.raises(DataError, match="contents differ"):
-        verify(Corrupting(), 64)
+        verify(Corrupting(), "bytes", 64)

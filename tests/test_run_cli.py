@@ -54,8 +54,9 @@ def test_show_prints_latency_and_throughput(small_result):
     lines = [line.split() for line in out.splitlines()]
     pingpong = next(line for line in lines if line[:4] == ["pingpong", "os_pipe", "fork", "64B"])
     stream = next(line for line in lines if line[:4] == ["stream", "mp_pipe", "spawn", "4KiB"])
-    assert pingpong[6] == "µs" and float(pingpong[5]) > 0 and pingpong[-1] == "5"
-    assert stream[6] == "MB/s" and float(stream[5]) > 0
+    assert pingpong[5] == "bytes" and pingpong[-1] == "5"
+    assert pingpong[7] == "µs" and float(pingpong[6]) > 0
+    assert stream[7] == "MB/s" and float(stream[6]) > 0
     assert "Python 3." in out
 
 

@@ -5,9 +5,11 @@ by exec-based transports), so it imports only the standard library.
 
 The parent drives the child with small command messages sent on the same channel as the payloads:
     b"pingpong N"        echo the next N messages back unchanged
-    b"stream N SIZE"     take the next N messages, check each is SIZE bytes, then send one ack
+    b"stream N LEN"      take the next N messages, check each has len() LEN, then send one ack
     b"digest N"          take the next N messages, reply with a BLAKE2b digest of their contents
     b"exit"              stop serving
+A trailing b" objects" makes the child receive and send that command's messages (the ack too)
+through the endpoint's object calls (payloads.object_calls) instead of its byte path.
 The stream ack is ACK when every message had the right length, otherwise b"E" and the reason,
 so a transport that truncates or pads fails its cell instead of yielding a number.
 """
@@ -36,9 +38,13 @@ class ChildProtocol:
     def __init__(self) -> None:
         self.handle = self._command
         self._remaining = 0
+        self.objects = False  # whether the current command's messages travel as objects
 
     def _command(self, message) -> tuple:
         words = bytes(message).split()
+        objects = bool(words) and words[-1] == b"objects"
+        if objects:
+            words.pop()
         try:
             verb, numbers = words[0], [int(word) for word in words[1:]]
         except (IndexError, ValueError):
@@ -55,12 +61,13 @@ class ChildProtocol:
             self.handle = self._hash
         else:
             return (ERROR + b"bad command " + bytes(message)[:40],)
+        self.objects = objects
         return ()
 
     def _echo(self, message) -> tuple:
         self._remaining -= 1
         if not self._remaining:
-            self.handle = self._command
+            self._done()
         return (message,)
 
     def _count(self, message) -> tuple:
@@ -69,7 +76,7 @@ class ChildProtocol:
         self._remaining -= 1
         if self._remaining:
             return ()
-        self.handle = self._command
+        self._done()
         if self._bad:
             return (ERROR + b"%d of the streamed messages had the wrong length" % self._bad,)
         return (ACK,)
@@ -80,19 +87,30 @@ class ChildProtocol:
         self._remaining -= 1
         if self._remaining:
             return ()
-        self.handle = self._command
+        self._done()
         return (self._digest.digest(),)
+
+    def _done(self) -> None:
+        self.handle, self.objects = self._command, False
 
 
 def serve(endpoint, cpus=None) -> None:
     """The child process's entry point: pin, then answer the parent until told to exit."""
+    from ipcbench.payloads import object_calls
+
     prepare_child(cpus)
     protocol = ChildProtocol()
     recv, send = endpoint.recv, endpoint.send
+    send_object, recv_object = object_calls(endpoint)
     try:
         while True:
-            for reply in protocol.handle(recv()):
-                send(reply)
+            # The mode is read before the message arrives: it holds for its replies too.
+            if protocol.objects:
+                for reply in protocol.handle(recv_object()):
+                    send_object(reply)
+            else:
+                for reply in protocol.handle(recv()):
+                    send(reply)
     except StopServing:
         pass
     except (EOFError, OSError, KeyboardInterrupt):

@@ -1,6 +1,6 @@
 """Compare result files cell by cell: ratios to a baseline, significance, regressions.
 
-Cells are aligned by (pattern, transport, method, size, placement). The ratio is always
+Cells are aligned by (pattern, transport, method, size, placement, kind). The ratio is always
 `time / baseline time` on the medians (pyperf stores seconds per round trip or per message), so
 a ratio above 1 is slower for both patterns. Significance comes from a two-sided Mann-Whitney U
 test on the raw values: it assumes no normal distribution (timings are skewed, with a long slow
@@ -19,10 +19,9 @@ from pathlib import Path
 
 from ipcbench.errors import UsageError
 from ipcbench.results import ResultFile, ResultFileError, frame_of, load
-from ipcbench.sizes import format_size
 from ipcbench.tables import format_figure, render
 
-KEY = ("pattern", "transport", "method", "size_bytes", "placement")
+KEY = ("pattern", "transport", "method", "size_bytes", "placement", "kind")
 ALPHA = 0.05
 FORMATS = ("text", "md", "csv", "json")
 
@@ -123,8 +122,7 @@ class CellComparison:
 
     @property
     def name(self) -> str:
-        pattern, transport, method, size, placement = self.key
-        return f"{pattern}/{transport}/{method}/{format_size(size)}/{placement}"
+        return _cell_name(self.key)
 
 
 @dataclass
@@ -254,7 +252,7 @@ def _geomeans(cells: list[CellComparison], files: int) -> dict[str, list]:
 def cell_sort_key(key: tuple):
     from ipcbench.matrix import METHODS, PATTERNS
 
-    pattern, transport, method, size, placement = key
+    pattern, transport, method, size, placement, kind = key
     return (
         PATTERNS.index(pattern) if pattern in PATTERNS else len(PATTERNS),
         pattern,
@@ -263,12 +261,14 @@ def cell_sort_key(key: tuple):
         method,
         size,
         placement,
+        kind,
     )
 
 
 def _cell_name(key: tuple) -> str:
-    pattern, transport, method, size, placement = key
-    return f"{pattern}/{transport}/{method}/{format_size(size)}/{placement}"
+    from ipcbench.matrix import Cell
+
+    return Cell(*key).name
 
 
 def _missing(value) -> bool:
@@ -325,7 +325,7 @@ LEGEND = (
 
 
 def _figure(cell: CellComparison, index: int) -> str:
-    pattern, _transport, _method, size, _placement = cell.key
+    pattern, size = cell.key[0], cell.key[3]
     median = cell.medians[index]
     if median is None:
         return "-"
@@ -453,6 +453,7 @@ CSV_COLUMNS = (
     "method",
     "size_bytes",
     "placement",
+    "kind",
     "file",
     "baseline",
     "median_s",

@@ -6,6 +6,7 @@ runs the cell at its `--worker-task` index, so it must not depend on anything bu
 
 from dataclasses import dataclass, field
 
+from ipcbench.payloads import KINDS
 from ipcbench.sizes import format_size, parse_size
 
 PATTERNS = ("pingpong", "stream")
@@ -20,27 +21,33 @@ class SelectionError(ValueError):
 
 @dataclass(frozen=True, order=True)
 class Cell:
-    """One benchmark: its name joins the axes in a fixed order; new axes are appended."""
+    """One benchmark: its name joins the axes in a fixed order; new axes are appended.
+
+    An appended axis at its default value is left out of the name, so names written before the
+    axis existed (`pingpong/os_pipe/spawn/64KiB/split`) still mean the same cell.
+    """
 
     pattern: str
     transport: str
     method: str
     size: int
     placement: str
+    kind: str = "bytes"
 
     @property
     def name(self) -> str:
-        return "/".join(
-            (self.pattern, self.transport, self.method, format_size(self.size), self.placement)
-        )
+        axes = [self.pattern, self.transport, self.method, format_size(self.size), self.placement]
+        if self.kind != "bytes":
+            axes.append(self.kind)
+        return "/".join(axes)
 
     @classmethod
     def from_name(cls, name: str) -> "Cell":
         parts = name.split("/")
-        if len(parts) != 5:
+        if len(parts) not in (5, 6):
             raise ValueError(f"not an ipcbench cell name: {name!r}")
-        pattern, transport, method, size, placement = parts
-        return cls(pattern, transport, method, parse_size(size), placement)
+        pattern, transport, method, size, placement, *kind = parts
+        return cls(pattern, transport, method, parse_size(size), placement, *kind)
 
     def metadata(self) -> dict[str, str | int]:
         """The cell's axes as separate pyperf metadata keys (see results.py)."""
@@ -50,6 +57,7 @@ class Cell:
             "method": self.method,
             "size_bytes": self.size,
             "placement": self.placement,
+            "kind": self.kind,
         }
 
 
@@ -62,6 +70,7 @@ class Selection:
     sizes: tuple[int, ...] = DEFAULT_SIZES
     patterns: tuple[str, ...] = PATTERNS
     placements: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ("bytes",)
     notes: list[str] = field(default_factory=list)
 
 
@@ -79,6 +88,7 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
     _check_known("pattern", selection.patterns, PATTERNS)
     _check_known("start method", selection.methods, METHODS)
     _check_known("placement", selection.placements, PLACEMENTS)
+    _check_known("payload kind", selection.kinds, KINDS)
     names = _transport_names(selection.transports, registry)
     placements = selection.placements or default_placements(cpu_count)
     if cpu_count < 2 and "split" in placements:
@@ -94,7 +104,8 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
                     if transport.max_size is not None and size > transport.max_size:
                         continue
                     for placement in placements:
-                        cells.append(Cell(pattern, name, method, size, placement))
+                        for kind in selection.kinds:
+                            cells.append(Cell(pattern, name, method, size, placement, kind))
     selection.notes[:] = _skip_notes(selection, names, registry)
     if not cells:
         raise SelectionError("the selection yields no cell: " + "; ".join(selection.notes))

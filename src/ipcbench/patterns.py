@@ -1,39 +1,45 @@
-"""The timed loops, written once for every transport, and the content checks around them.
+"""The timed loops, written once for every transport and payload kind, and the content checks.
 
 pingpong: the full payload goes to the child and comes back; the value is one round trip.
 stream:   N payloads one way, then the child's one-byte ack; the value is one payload's share.
 Lengths are checked on every message inside the loops; contents are checked in full by
-verify(), which runs outside the clock.
+verify(), which runs outside the clock. A `Channel` (payloads.py) says how the cell's payload
+kind is sent and received.
 """
 
-import random
 from time import perf_counter
 
 from ipcbench.child import ACK, DIGEST_SIZE
+from ipcbench.payloads import Channel, make_records, object_calls, random_bytes
 
 
 class DataError(Exception):
     """The transport lost, truncated, duplicated or corrupted a message."""
 
 
-def pingpong(endpoint, payload, loops: int) -> float:
-    send, recv, size = endpoint.send, endpoint.recv, len(payload)
-    send(b"pingpong %d" % loops)
+def command(endpoint, channel: Channel, words: bytes) -> None:
+    """Tell the child what comes next (commands always travel as bytes)."""
+    endpoint.send(words + b" objects" if channel.objects else words)
+
+
+def pingpong(endpoint, channel: Channel, loops: int) -> float:
+    send, recv, payload, length = channel.send, channel.recv, channel.payload, channel.reply_length
+    command(endpoint, channel, b"pingpong %d" % loops)
     start = perf_counter()
     for _ in range(loops):
         send(payload)
-        if len(recv()) != size:
-            raise DataError(f"a {size}-byte message came back with another length")
+        if len(recv()) != length:
+            raise DataError(f"a message of length {length} came back with another length")
     return perf_counter() - start
 
 
-def stream(endpoint, payload, loops: int) -> float:
-    send = endpoint.send
-    send(b"stream %d %d" % (loops, len(payload)))
+def stream(endpoint, channel: Channel, loops: int) -> float:
+    send, payload = channel.send, channel.payload
+    command(endpoint, channel, b"stream %d %d" % (loops, channel.child_length))
     start = perf_counter()
     for _ in range(loops):
         send(payload)
-    ack = endpoint.recv()
+    ack = channel.recv() if channel.objects else endpoint.recv()
     elapsed = perf_counter() - start
     if bytes(ack) != ACK:
         raise DataError(
@@ -45,16 +51,19 @@ def stream(endpoint, payload, loops: int) -> float:
 TIMED_LOOPS = {"pingpong": pingpong, "stream": stream}
 
 
-def make_payload(size: int, seed: int = 0) -> bytes:
-    """Random bytes: no transport can pass by luck on content that repeats a simple pattern."""
-    return random.Random(seed).randbytes(size)
+def verify(endpoint, kind: str, size: int, messages: int = 3) -> None:
+    """Check contents in full, both ways, with distinct payloads of the cell's kind."""
+    if kind == "pickle":
+        _verify_objects(endpoint, size, messages)
+    else:  # numpy travels as the array's bytes: checking the byte path checks it
+        _verify_bytes(endpoint, size, messages)
 
 
-def verify(endpoint, size: int, messages: int = 3) -> None:
-    """Check contents in full, both ways: distinct payloads echoed back, then digested one way."""
+def _verify_bytes(endpoint, size: int, messages: int) -> None:
+    """Distinct random payloads echoed back byte for byte, then digested one way."""
     import hashlib
 
-    payloads = [make_payload(size, seed) for seed in range(1, messages + 1)]
+    payloads = [random_bytes(size, seed) for seed in range(1, messages + 1)]
     endpoint.send(b"pingpong %d" % messages)
     for number, payload in enumerate(payloads, 1):
         endpoint.send(payload)
@@ -70,6 +79,17 @@ def verify(endpoint, size: int, messages: int = 3) -> None:
         expected.update(payload)
     if bytes(endpoint.recv()) != expected.digest():
         raise DataError(f"the child received {messages} messages with other contents than sent")
+
+
+def _verify_objects(endpoint, size: int, messages: int) -> None:
+    """Distinct objects sent through the object path and echoed back equal."""
+    send_object, recv_object = object_calls(endpoint)
+    endpoint.send(b"pingpong %d objects" % messages)
+    for seed in range(1, messages + 1):
+        sent = make_records(size, seed)
+        send_object(sent)
+        if recv_object() != sent:
+            raise DataError(f"object {seed} of {messages} came back different")
 
 
 def _describe_mismatch(what: str, sent: bytes, got: bytes) -> str:

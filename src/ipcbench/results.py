@@ -220,6 +220,7 @@ FRAME_COLUMNS = (
     "size_bytes",
     "size",
     "placement",
+    "kind",
     "n",
     "median",
     "mad",
@@ -282,6 +283,7 @@ def _rows(path: Path, result: ResultFile):
             "size_bytes": size,
             "size": format_size(size),
             "placement": meta["placement"],
+            "kind": meta.get("kind", "bytes"),  # files from before the axis hold bytes
             "n": len(values),
             "median": median,
             "mad": bench.median_abs_dev(),

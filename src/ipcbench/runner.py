@@ -131,6 +131,7 @@ def _add_run_options(parser) -> None:
         help="split,same,free: CPU placement of parent and child "
         "(default: split where there are 2+ CPUs)",
     )
+    sel.add_argument("-k", "--kinds", help="payload kinds: bytes,pickle,numpy (default: bytes)")
     sel.add_argument("--suite", metavar="TOML", help="a suite file, e.g. bench/smoke.toml")
 
     out = parser.add_argument_group("output")
@@ -350,6 +351,7 @@ def _plan_resume(args, registry) -> Plan:
             "sizes",
             "patterns",
             "placement",
+            "kinds",
             "suite",
             "output_path",
         )
@@ -392,6 +394,7 @@ def _selection(args) -> Selection:
         ("methods", args.methods),
         ("patterns", args.patterns),
         ("placements", args.placement),
+        ("kinds", args.kinds),
     ):
         value = axis(flag, key)
         if value is not None:

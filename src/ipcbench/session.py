@@ -2,9 +2,11 @@
 
 import multiprocessing
 import os
+import pickle
 
 from ipcbench.matrix import Cell
-from ipcbench.patterns import TIMED_LOOPS, make_payload, verify
+from ipcbench.patterns import TIMED_LOOPS, verify
+from ipcbench.payloads import make_channel, make_records
 from ipcbench.transports.base import MP_METHODS
 
 # Commands and the stream ack are tiny, but the receive buffers must hold them too.
@@ -44,8 +46,7 @@ class Session:
 
     def __init__(self, cell: Cell, transport_class) -> None:
         self.cell, self.transport_class = cell, transport_class
-        self.payload = make_payload(cell.size)
-        self.endpoint = None
+        self.endpoint = self.channel = None
         self._timed_loop = TIMED_LOOPS[cell.pattern]
         self.cpus = placement_cpus(cell.placement)  # before this process pins itself
 
@@ -55,18 +56,26 @@ class Session:
         if parent_cpus:
             os.sched_setaffinity(0, parent_cpus)
         try:
-            capacity = max(self.cell.size, MIN_CAPACITY)
             context = start_context(self.cell.method)
-            self.endpoint = self.transport_class().open(context, capacity, child_cpus)
-            verify(self.endpoint, self.cell.size)
+            self.endpoint = self.transport_class().open(context, self.capacity(), child_cpus)
+            self.channel = make_channel(self.endpoint, self.cell.kind, self.cell.size)
+            verify(self.endpoint, self.cell.kind, self.cell.size)
         except BaseException as error:
             self.__exit__(type(error), error, error.__traceback__)
             raise
         return self
 
+    def capacity(self) -> int:
+        """The largest message the channel must carry, in bytes."""
+        if self.cell.kind == "pickle":
+            # Pickles of equally sized objects vary a little, and protocols differ: be generous.
+            pickled = len(pickle.dumps(make_records(self.cell.size)))
+            return 2 * pickled + MIN_CAPACITY
+        return max(self.cell.size, MIN_CAPACITY)
+
     def time(self, loops: int) -> float:
         """Seconds for `loops` iterations of the cell's pattern (pyperf's bench_time_func)."""
-        return self._timed_loop(self.endpoint, self.payload, loops)
+        return self._timed_loop(self.endpoint, self.channel, loops)
 
     def calibrate(self, min_time: float) -> int:
         """The loop count whose run takes at least `min_time` (pyperf's rule), found in-process.
@@ -89,7 +98,8 @@ class Session:
             if endpoint is not None:
                 try:
                     if exc_type is None:
-                        verify(endpoint, self.cell.size)  # still intact after the timed runs?
+                        # Still intact after the timed runs?
+                        verify(endpoint, self.cell.kind, self.cell.size)
                         endpoint.send(b"exit")
                 finally:
                     # After an error the child may not be listening: close() ends it anyway.

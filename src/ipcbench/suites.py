@@ -5,6 +5,7 @@ methods = ["fork", "spawn"]
 sizes = ["64", "4KiB", "1MiB"]
 patterns = ["pingpong"]
 placements = ["split"]
+kinds = ["bytes", "numpy"]              # bytes | pickle | numpy
 profile = "quick"                       # quick | default | rigorous
 """
 
@@ -12,7 +13,7 @@ import tomllib
 
 from ipcbench.errors import UsageError
 
-LIST_KEYS = ("transports", "methods", "sizes", "patterns", "placements")
+LIST_KEYS = ("transports", "methods", "sizes", "patterns", "placements", "kinds")
 PROFILE_NAMES = ("quick", "default", "rigorous")
 
 

@@ -55,7 +55,8 @@ def _show_one(path, result, frame) -> str:
             f"ipcbench {first.ipcbench_version}"
         )
         rows = []
-        for row in frame.sort_values(["pattern", "transport", "method", "size_bytes"]).itertuples():
+        order = ["pattern", "transport", "method", "size_bytes", "placement", "kind"]
+        for row in frame.sort_values(order).itertuples():
             figure, spread = format_figure(row.pattern, row.size_bytes, row.median, row.mad).split(
                 " ± "
             )
@@ -66,13 +67,24 @@ def _show_one(path, result, frame) -> str:
                     row.method,
                     row.size,
                     row.placement,
+                    row.kind,
                     figure,
                     "± " + spread,
                     str(row.n),
                 ]
             )
-        headers = ["pattern", "transport", "method", "size", "placement", "median", "± MAD", "n"]
-        lines.append(render(headers, rows, right={5, 6, 7}))
+        headers = [
+            "pattern",
+            "transport",
+            "method",
+            "size",
+            "placement",
+            "kind",
+            "median",
+            "± MAD",
+            "n",
+        ]
+        lines.append(render(headers, rows, right={6, 7, 8}))
         lines.append(
             "  pingpong: round-trip latency in µs (lower is better); "
             "stream: throughput in MB/s = 10^6 bytes/s (higher is better)"

@@ -8,7 +8,7 @@ import datetime
 import io
 import shlex
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ipcbench.compare import Inputs, compare, load_inputs
@@ -89,11 +89,24 @@ def _html_target(output: str | None) -> Path:
     return target
 
 
+def _kinds_as_transports(inputs: Inputs) -> Inputs:
+    """Payload kinds other than bytes get lines and rows of their own: `mp_queue [numpy]`."""
+    frame = inputs.frame
+    if (frame["kind"] == "bytes").all():
+        return inputs
+    labelled = frame["transport"] + " [" + frame["kind"] + "]"
+    return replace(
+        inputs,
+        frame=frame.assign(transport=frame["transport"].where(frame["kind"] == "bytes", labelled)),
+    )
+
+
 def render_report(inputs: Inputs, heatmap_size: int | None = None, command_paths=None) -> str:
     """The whole page as a string; `command_paths` are the paths as the user typed them."""
     import jinja2
 
     command_paths = [str(p) for p in (command_paths or inputs.paths)]
+    inputs = _kinds_as_transports(inputs)
     comparison = compare(inputs) if len(inputs.paths) > 1 else None
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -226,7 +239,9 @@ def table_rows(inputs: Inputs) -> list[dict]:
                 "n": int(row.n),
                 "key": (
                     inputs.labels.index(row.machine),
-                    cell_sort_key((row.pattern, row.transport, row.method, row.size_bytes, "")),
+                    cell_sort_key(
+                        (row.pattern, row.transport, row.method, row.size_bytes, "", row.kind)
+                    ),
                 ),
             }
         )

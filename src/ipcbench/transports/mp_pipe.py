@@ -11,6 +11,8 @@ class ConnectionEndpoint:
         self._buffer = bytearray(capacity)
         self._view = memoryview(self._buffer)
         self.send = connection.send_bytes
+        # Connection.send/recv pickle objects themselves: the object API.
+        self.send_object, self.recv_object = connection.send, connection.recv
 
     def recv(self) -> memoryview:
         return self._view[: self.connection.recv_bytes_into(self._buffer)]

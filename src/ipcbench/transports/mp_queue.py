@@ -8,7 +8,8 @@ class QueueEndpoint:
 
     def __init__(self, outbox, inbox, process=None) -> None:
         self.outbox, self.inbox, self.process = outbox, inbox, process
-        self.recv = inbox.get
+        self.recv = self.recv_object = inbox.get
+        self.send_object = outbox.put  # queues carry objects: their natural API
 
     def send(self, data) -> None:
         # Queues pickle what they carry, and a memoryview cannot be pickled.
@@ -25,7 +26,7 @@ class QueueEndpoint:
                 queue.cancel_join_thread()
                 queue.close()
         # Dropping the queues lets their named semaphores be unlinked now, not at exit.
-        self.outbox = self.inbox = self.recv = None
+        self.outbox = self.inbox = self.recv = self.recv_object = self.send_object = None
 
     def __reduce__(self):
         return QueueEndpoint, (self.outbox, self.inbox)

@@ -1,0 +1,72 @@
+"""Payload kinds end to end: bytes, pickled objects and numpy arrays through real transports."""
+
+import pickle
+
+import numpy
+import pytest
+from conftest import run_cli
+
+from ipcbench import results
+from ipcbench.compare import compare, load_inputs
+from ipcbench.payloads import make_channel, make_records
+
+
+@pytest.fixture(scope="module")
+def kinds_result(tmp_path_factory):
+    path = tmp_path_factory.mktemp("kinds") / "kinds.json"
+    run_cli(
+        "run",
+        "-t",
+        "os_pipe,mp_queue,null",
+        "-m",
+        "fork,none",
+        "-s",
+        "64,4KiB",
+        "-p",
+        "pingpong",
+        "-k",
+        "bytes,pickle,numpy",
+        "--quick",
+        "-o",
+        path,
+    )
+    return path
+
+
+def test_every_kind_yields_a_figure_per_cell(kinds_result):
+    frame = results.load_results([kinds_result])
+    assert set(frame["kind"]) == {"bytes", "pickle", "numpy"}
+    assert len(frame) == 3 * 2 * 3  # transports x sizes x kinds
+    assert (frame["median"] > 0).all()
+    names = {b.get_name() for b in results.load(kinds_result).benchmarks}
+    assert "pingpong/mp_queue/fork/4KiB/split/pickle" in names
+    assert "pingpong/mp_queue/fork/4KiB/split" in names  # bytes keeps the short name
+
+
+def test_compare_aligns_by_kind(kinds_result):
+    comparison = compare(load_inputs([kinds_result, kinds_result]))
+    assert len(comparison.cells) == 18
+    assert {cell.key[-1] for cell in comparison.cells} == {"bytes", "pickle", "numpy"}
+
+
+def test_pickled_records_are_about_the_size_asked():
+    for size in (64, 4096, 1 << 20):
+        pickled = len(pickle.dumps(make_records(size), protocol=pickle.HIGHEST_PROTOCOL))
+        assert size * 0.5 <= pickled <= max(size * 1.5, 200)
+
+
+def test_numpy_payloads_are_arrays_of_the_size_asked():
+    class Loopback:
+        def send(self, data):
+            self.last = bytes(data)
+
+        def recv(self):
+            return self.last
+
+    endpoint = Loopback()
+    for size, dtype in ((64, numpy.float64), (999, numpy.uint8)):
+        channel = make_channel(endpoint, "numpy", size)
+        channel.send(channel.payload)
+        received = channel.recv()
+        assert isinstance(received, numpy.ndarray) and received.dtype == dtype
+        assert received.nbytes == size and len(received) == channel.reply_length
