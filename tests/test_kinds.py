@@ -70,3 +70,17 @@ def test_numpy_payloads_are_arrays_of_the_size_asked():
         received = channel.recv()
         assert isinstance(received, numpy.ndarray) and received.dtype == dtype
         assert received.nbytes == size and len(received) == channel.reply_length
+
+
+def test_report_shows_the_serialisation_share(kinds_result, tmp_path):
+    from ipcbench.report.html import kind_rows
+
+    rows = kind_rows(load_inputs([kinds_result]))
+    queue = next(r for r in rows if r["transport"] == "mp_queue" and r["size"] == "4KiB")
+    assert queue["bytes"] > 0 and queue["pickle"] > 0 and queue["numpy"] > 0
+    assert queue["share"] == pytest.approx(1 - queue["bytes"] / queue["pickle"])
+    page = tmp_path / "kinds.html"
+    run_cli("report", kinds_result, "-o", page)
+    text = page.read_text()
+    assert "how much of each figure is serialisation" in text
+    assert "mp_queue [numpy]" in text  # each kind is its own line in the plots and table

@@ -89,6 +89,38 @@ def _html_target(output: str | None) -> Path:
     return target
 
 
+def kind_rows(inputs: Inputs) -> list[dict]:
+    """Cells measured with several payload kinds: the median per kind, in µs, side by side."""
+    frame = inputs.frame
+    axes = ["machine", "pattern", "transport", "method", "size_bytes", "placement"]
+    if frame["kind"].nunique() < 2:
+        return []
+    table = frame.pivot_table(index=axes, columns="kind", values="median", aggfunc="first")
+    table = table[table.notna().sum(axis=1) > 1]  # only cells with something to compare
+    rows = []
+    for index, medians in table.iterrows():
+        machine, pattern, transport, method, size, _placement = index
+        micro = {}
+        for kind in ("bytes", "pickle", "numpy"):
+            median = medians.get(kind)
+            micro[kind] = None if median is None or median != median else median * 1e6  # NaN
+        share = None
+        if micro["bytes"] is not None and micro["pickle"] is not None:
+            share = 1 - micro["bytes"] / micro["pickle"]
+        rows.append(
+            {
+                "machine": machine,
+                "pattern": pattern,
+                "transport": transport,
+                "method": method,
+                "size": format_size(int(size)),
+                "share": share,
+                **micro,
+            }
+        )
+    return rows
+
+
 def _kinds_as_transports(inputs: Inputs) -> Inputs:
     """Payload kinds other than bytes get lines and rows of their own: `mp_queue [numpy]`."""
     frame = inputs.frame
@@ -106,6 +138,7 @@ def render_report(inputs: Inputs, heatmap_size: int | None = None, command_paths
     import jinja2
 
     command_paths = [str(p) for p in (command_paths or inputs.paths)]
+    kinds = kind_rows(inputs)
     inputs = _kinds_as_transports(inputs)
     comparison = compare(inputs) if len(inputs.paths) > 1 else None
     environment = jinja2.Environment(
@@ -120,6 +153,7 @@ def render_report(inputs: Inputs, heatmap_size: int | None = None, command_paths
         machines=_machines(inputs, command_paths),
         comparison=comparison,
         answers=answer_rows(inputs),
+        kinds=kinds,
         several=len(inputs.paths) > 1,
         floor=FLOOR,
         popular=POPULAR,
