@@ -303,3 +303,12 @@ def test_show_refuses_a_truncated_real_file(small_result, tmp_path):
     negative = tmp_path / "negative.json"
     negative.write_text(json.dumps(tampered))
     assert str(negative) in _bad("show", negative)
+
+
+def test_cpu_time_per_message_is_recorded_beside_wall_time(small_result):
+    frame = results.load_results([small_result])
+    assert (frame["cpu_us_per_message"] > 0).all()
+    # The in-process floor has no second process to add CPU time: CPU and wall agree there.
+    null = frame[(frame.transport == "null") & (frame.pattern == "pingpong")]
+    assert (null["cpu_us_per_message"] < 3 * null["median"] * 1e6).all()
+    assert "CPU µs/msg" in run_cli("show", small_result).stdout

@@ -7,6 +7,7 @@ The parent drives the child with small command messages sent on the same channel
     b"pingpong N"        echo the next N messages back unchanged
     b"stream N LEN"      take the next N messages, check each has len() LEN, then send one ack
     b"digest N"          take the next N messages, reply with a BLAKE2b digest of their contents
+    b"cputime"           reply with this process's CPU time so far (user + system, seconds)
     b"exit"              stop serving
 A trailing b" objects" makes the child receive and send that command's messages (the ack too)
 through the endpoint's object calls (payloads.object_calls) instead of its byte path.
@@ -18,6 +19,7 @@ import hashlib
 import os
 import signal
 import sys
+import time
 
 ACK = b"\x06"
 ERROR = b"E"
@@ -51,6 +53,8 @@ class ChildProtocol:
             return (ERROR + b"bad command " + bytes(message)[:40],)
         if verb == b"exit":
             raise StopServing
+        if verb == b"cputime":
+            return (repr(time.process_time()).encode(),)
         if verb == b"pingpong" and len(numbers) == 1:
             self._remaining, self.handle = numbers[0], self._echo
         elif verb == b"stream" and len(numbers) == 2:

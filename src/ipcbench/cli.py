@@ -148,7 +148,7 @@ def _add_report_arguments(parser) -> None:
     )
     parser.add_argument(
         "--figure",
-        choices=("latency", "throughput", "methods", "machines"),
+        choices=("latency", "throughput", "methods", "cpu", "machines"),
         help="write just this figure (as in the report) to -o FILE.png/.svg instead of the HTML",
     )
 

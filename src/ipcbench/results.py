@@ -230,6 +230,7 @@ FRAME_COLUMNS = (
     "p95",
     "latency_us",
     "throughput_MBps",
+    "cpu_us_per_message",
     "values",
 )
 
@@ -255,6 +256,15 @@ def frame_of(loaded) -> "pandas.DataFrame":
         rows.extend(_rows(Path(path), result))
     frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
     return frame.astype({"size_bytes": "int64", "n": "int64", "cpu_count": "Int64"})
+
+
+def _cpu_us_per_message(bench) -> float | None:
+    """Median over the runs (each worker measures it once); None in files from before."""
+    import statistics
+
+    measured = [run.get_metadata().get("cpu_per_message") for run in bench.get_runs()]
+    measured = [value for value in measured if isinstance(value, int | float)]
+    return statistics.median(measured) * 1e6 if measured else None
 
 
 def _rows(path: Path, result: ResultFile):
@@ -293,5 +303,6 @@ def _rows(path: Path, result: ResultFile):
             "p95": bench.percentile(95),
             "latency_us": median * 1e6 if meta["pattern"] == "pingpong" else None,
             "throughput_MBps": size / median / 1e6 if meta["pattern"] == "stream" else None,
+            "cpu_us_per_message": _cpu_us_per_message(bench),
             "values": list(values),
         }

@@ -446,7 +446,11 @@ def _run_worker(runner, args) -> int:
                 session = stack.enter_context(Session(cell, registry()[cell.transport]))
             if args.auto_loops:
                 runner.args.loops = session.calibrate(runner.args.min_time)
-            metadata = dict(cell.metadata(), placement_cpus=describe_placement(*session.cpus))
+            metadata = dict(
+                cell.metadata(),
+                placement_cpus=describe_placement(*session.cpus),
+                cpu_per_message=session.cpu_per_message(runner.args.loops),
+            )
             # pyperf runs the task whose position matches --worker-task: register in order.
             for each in cells[:index]:
                 runner.bench_time_func(each.name, _time_in_worker_only)

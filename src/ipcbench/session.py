@@ -3,6 +3,7 @@
 import multiprocessing
 import os
 import pickle
+import time
 
 from ipcbench.matrix import Cell
 from ipcbench.patterns import TIMED_LOOPS, verify
@@ -76,6 +77,23 @@ class Session:
     def time(self, loops: int) -> float:
         """Seconds for `loops` iterations of the cell's pattern (pyperf's bench_time_func)."""
         return self._timed_loop(self.endpoint, self.channel, loops)
+
+    def cpu_per_message(self, loops: int) -> float:
+        """CPU seconds (user + system, parent and child) per iteration of one timed run.
+
+        Wall time alone lets a transport that busy-waits look free; this is what it burns.
+        """
+        in_process = self.cell.method == "none"  # the "child" is this very process
+        child_before = 0.0 if in_process else self._child_cpu_time()
+        parent_before = time.process_time()
+        self.time(loops)
+        parent = time.process_time() - parent_before
+        child = 0.0 if in_process else self._child_cpu_time() - child_before
+        return (parent + child) / loops
+
+    def _child_cpu_time(self) -> float:
+        self.endpoint.send(b"cputime")
+        return float(bytes(self.endpoint.recv()))
 
     def calibrate(self, min_time: float) -> int:
         """The loop count whose run takes at least `min_time` (pyperf's rule), found in-process.

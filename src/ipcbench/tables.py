@@ -17,6 +17,10 @@ def _number(value: float) -> str:
     return f"{value:.2f}"
 
 
+def _cpu(micros) -> str:
+    return "-" if micros is None or micros != micros else _number(micros)  # NaN: not measured
+
+
 def render(headers: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> str:
     """Align columns; `right` holds the indexes of right-aligned (numeric) columns."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
@@ -70,6 +74,7 @@ def _show_one(path, result, frame) -> str:
                     row.kind,
                     figure,
                     "± " + spread,
+                    _cpu(row.cpu_us_per_message),
                     str(row.n),
                 ]
             )
@@ -82,12 +87,14 @@ def _show_one(path, result, frame) -> str:
             "kind",
             "median",
             "± MAD",
+            "CPU µs/msg",
             "n",
         ]
-        lines.append(render(headers, rows, right={6, 7, 8}))
+        lines.append(render(headers, rows, right={6, 7, 8, 9}))
         lines.append(
             "  pingpong: round-trip latency in µs (lower is better); "
-            "stream: throughput in MB/s = 10^6 bytes/s (higher is better)"
+            "stream: throughput in MB/s = 10^6 bytes/s (higher is better); CPU µs/msg: CPU "
+            "time (user + system) of parent and child per round trip or message"
         )
     for name, reason in result.failed.items():
         lines.append(f"  FAILED {name}: {reason}")

@@ -270,6 +270,9 @@ def table_rows(inputs: Inputs) -> list[dict]:
                 "p5_us": row.p5 * 1e6,
                 "p95_us": row.p95 * 1e6,
                 "throughput": row.size_bytes / row.median / 1e6 if stream else None,
+                "cpu_us": None
+                if row.cpu_us_per_message != row.cpu_us_per_message  # NaN
+                else row.cpu_us_per_message,
                 "n": int(row.n),
                 "key": (
                     inputs.labels.index(row.machine),
@@ -311,6 +314,17 @@ def _plots(inputs: Inputs, heatmap_size, command_paths, comparison) -> list[Plot
                         ),
                     )
                 )
+        figure = plots.cpu_vs_wall(cells, colours, "CPU cost per message" + suffix)
+        if figure is not None:
+            found.append(
+                Plot(
+                    anchor=f"cpu-{slug}",
+                    title="CPU cost per message" + suffix,
+                    caption=_SWEEP_CAPTIONS["cpu"],
+                    image=plots.png_data_uri(figure),
+                    command=_command(["report", path, "--figure", "cpu", "-o", f"cpu-{slug}.png"]),
+                )
+            )
         size = heatmap_size if heatmap_size is not None else plots.pick_heatmap_size(cells)
         figure = plots.method_heatmap(cells, size, "Start methods" + suffix)
         if figure is not None:
@@ -358,6 +372,11 @@ def _plots(inputs: Inputs, heatmap_size, command_paths, comparison) -> list[Plot
 
 
 _SWEEP_CAPTIONS = {
+    "cpu": "CPU time (user + system) of the parent and the child per round trip (pingpong) or "
+    "per message (stream), measured over one extra timed run in each worker, against the "
+    "median wall time. On the dotted line the two processes are together busy exactly as long "
+    "as the message takes; far above it, a transport burns CPU that its latency hides. Helper "
+    "processes (a manager's server) are not counted.",
     "latency": "Median round-trip time (the full payload there and back) in microseconds, one "
     "line per transport, one panel per start method; log-log; the band spans the 5th to 95th "
     "percentile. Lower is better.",
@@ -389,6 +408,8 @@ def _write_one_figure(paths, output, name: str, size: int | None) -> None:
     colours = plots.transport_colours(inputs.frame["transport"])
     if name == "machines":
         figure = plots.machines_heatmap(compare(inputs))
+    elif name == "cpu":
+        figure = plots.cpu_vs_wall(inputs.frame, colours, "CPU cost per message")
     elif name == "methods":
         if size is None:
             size = plots.pick_heatmap_size(inputs.frame)

@@ -88,6 +88,41 @@ def size_sweep(frame, pattern: str, colours: dict[str, str], title: str) -> Figu
     return figure
 
 
+def cpu_vs_wall(frame, colours: dict[str, str], title: str) -> Figure | None:
+    """CPU time per message against wall time per message, a point per cell, a panel per pattern.
+
+    On the dotted line y = x the two processes together are busy for as long as the message
+    takes; a transport far above it burns CPU (spinning, extra threads) that its latency hides.
+    """
+    cells = frame[frame["cpu_us_per_message"].notna()]
+    patterns = [p for p in ("pingpong", "stream") if p in set(cells["pattern"])]
+    if not patterns:
+        return None
+    figure, axes, _ = _panels(len(patterns), panel=(3.4, 2.8), left=0.8, right=1.8, wspace=0.7)
+    for ax, pattern in zip(axes, patterns, strict=True):
+        subset = cells[cells["pattern"] == pattern]
+        for transport, points in subset.groupby("transport"):
+            ax.scatter(
+                points["median"] * 1e6,
+                points["cpu_us_per_message"],
+                s=12,
+                color=colours[transport],
+                label=transport,
+            )
+        low = min(subset["median"].min() * 1e6, subset["cpu_us_per_message"].min())
+        high = max(subset["median"].max() * 1e6, subset["cpu_us_per_message"].max())
+        ax.plot([low, high], [low, high], ":", color="grey", linewidth=1)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(pattern, fontsize=10)
+        ax.set_xlabel("wall time per message (µs)")
+        ax.set_ylabel("CPU time per message (µs)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="upper right", fontsize=9, frameon=False)
+    figure.suptitle(title, fontsize=11)
+    return figure
+
+
 def pick_heatmap_size(frame) -> int:
     """The largest size of at most 64 KiB with a fork cell (big enough that the transport's
     copying shows, small enough to be measured by every transport), else the smallest size."""
