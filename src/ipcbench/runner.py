@@ -67,9 +67,9 @@ def main(argv: list[str]) -> int:
     profile_name = _preparse_profile(argv)
     parser = OneLineParser(prog="ipcbench run", conflict_handler="resolve", add_help=True)
     runner = _make_runner(parser, PROFILES[profile_name])
+    parser.description = "Run the benchmark matrix under pyperf and write a result file."
     _add_run_options(parser)
     args = runner.parse_args(argv)
-    parser.description = "Run the benchmark matrix under pyperf and write a result file."
     if args.worker:
         return _run_worker(runner, args)
     return _run_manager(runner, args, profile_name)
