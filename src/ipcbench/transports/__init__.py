@@ -4,14 +4,40 @@
 from ipcbench.transports.base import Transport
 from ipcbench.transports.manager_queue import ManagerQueue
 from ipcbench.transports.mp_pipe import MpPipe
+from ipcbench.transports.mp_pipe_simplex import MpPipeSimplex
 from ipcbench.transports.mp_queue import MpQueue
+from ipcbench.transports.mp_simple_queue import MpSimpleQueue
 from ipcbench.transports.null import Null
 from ipcbench.transports.os_pipe import OsPipe
+from ipcbench.transports.remote_manager import RemoteManager
 from ipcbench.transports.shared_array import SharedArray
+from ipcbench.transports.shared_memory import SharedMemoryTransport
 from ipcbench.transports.subprocess_pipe import SubprocessPipe
+from ipcbench.transports.tcp_loopback import TcpLoopback
+from ipcbench.transports.thread_queue import ThreadQueue
+from ipcbench.transports.unix_socket import UnixSocket
+from ipcbench.transports.zmq_pair import ZmqIpc, ZmqTcp
 
 ENTRY_POINT_GROUP = "ipcbench.transports"
-BUILTIN = (OsPipe, MpPipe, MpQueue, ManagerQueue, SharedArray, SubprocessPipe, Null)
+BUILTIN = (
+    OsPipe,
+    MpPipe,
+    MpQueue,
+    ManagerQueue,
+    SharedArray,
+    SubprocessPipe,
+    Null,
+    # Outside the default matrix (in_default_matrix = False): `-t all` or by name.
+    MpPipeSimplex,
+    MpSimpleQueue,
+    SharedMemoryTransport,
+    UnixSocket,
+    TcpLoopback,
+    RemoteManager,
+    ThreadQueue,
+    ZmqIpc,
+    ZmqTcp,
+)
 
 
 class RegistryError(Exception):

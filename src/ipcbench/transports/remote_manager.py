@@ -1,0 +1,62 @@
+"""`remote_manager`: the "distributed process" pattern of multiprocessing.managers.
+
+A BaseManager server registers two queues and listens on 127.0.0.1 (as it would on a network
+interface to serve other hosts), protected by a random authkey. The child does not receive
+proxies: it connects by address and authkey, as a process on another host would, and asks the
+server for the queues by name. Every message is a round trip to the server and back.
+"""
+
+import queue
+import secrets
+from multiprocessing.managers import BaseManager
+
+from ipcbench import child
+from ipcbench.transports.base import Transport, start_child
+from ipcbench.transports.connect_in_child import ConnectInChild
+from ipcbench.transports.manager_queue import ManagerQueueEndpoint
+from ipcbench.transports.mp_queue import QueueEndpoint
+
+TO_CHILD, TO_PARENT = "to_child", "to_parent"
+
+_queues: dict[str, queue.Queue] = {}  # in the server process only
+
+
+def _queue(direction: str) -> queue.Queue:
+    # Runs in the server, once per client asking; both clients must get the same queue.
+    return _queues.setdefault(direction, queue.Queue())
+
+
+class QueueServer(BaseManager):
+    """The server (and the clients' view of it): `queue(direction)` returns a queue's proxy."""
+
+
+QueueServer.register("queue", callable=_queue)
+
+
+def _connect(address, authkey: bytes) -> QueueEndpoint:
+    """In the child: connect to the server by address and authkey, then fetch the two queues."""
+    client = QueueServer(address=address, authkey=authkey)
+    client.connect()
+    return QueueEndpoint(client.queue(TO_PARENT), client.queue(TO_CHILD))
+
+
+class RemoteManager(Transport):
+    name = "remote_manager"
+    summary = "BaseManager server on 127.0.0.1 with two queues; clients connect by address+authkey"
+    in_default_matrix = False
+
+    def open(self, ctx, capacity, child_cpus):
+        # A random authkey per channel: anyone who can reach the port and knows the key can make
+        # the server unpickle (run) anything. The server runs with the child's CPU placement.
+        authkey = secrets.token_bytes(32)
+        server = QueueServer(address=("127.0.0.1", 0), authkey=authkey, ctx=ctx)
+        server.start(initializer=child.prepare_child, initargs=(child_cpus,))
+        try:
+            to_child, to_parent = server.queue(TO_CHILD), server.queue(TO_PARENT)
+            # server.address is the bound address, with the port the system chose.
+            child_side = ConnectInChild(_connect, server.address, authkey)
+            process = start_child(ctx, child_side, child_cpus)
+        except BaseException:
+            server.shutdown()
+            raise
+        return ManagerQueueEndpoint(to_child, to_parent, process, server)

@@ -1,0 +1,84 @@
+"""Whole messages over a connected stream socket: a 4-byte length, then the payload.
+
+The framing of framing.py, with the socket calls themselves: `sendall`/`sendmsg` out, and
+`recv_into` in through a BufferedReader (socket.makefile), so a small message (header and
+payload) costs one system call, many small streamed messages share one, and a large payload is
+received straight into a reused buffer.
+"""
+
+import socket
+
+from ipcbench.transports.base import stop_process
+from ipcbench.transports.framing import HEADER, SMALL_MESSAGE
+
+
+class SocketStream:
+    """A framed endpoint over a socket that it owns and closes (and the child's process, if any)."""
+
+    def __init__(self, sock, capacity: int, process=None) -> None:
+        self.sock, self.capacity, self.process = sock, capacity, process
+        self._reader = sock.makefile("rb", buffering=1 << 16)
+        # Closures over their state: this is the hot path of every round trip.
+        self.send = _sender(sock)
+        self.recv = _receiver(self._reader, capacity)
+
+    def close(self) -> None:
+        self._reader.close()
+        try:
+            # Ends the connection itself, not just this descriptor: the other side reads EOF
+            # at once, even if it missed the exit command and a forked child inherited a copy.
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed, or the other side went first
+        self.sock.close()  # idempotent
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
+
+    def __reduce__(self):
+        # Sockets pickle for a child being started (multiprocessing duplicates the fd for it).
+        return SocketStream, (self.sock, self.capacity)
+
+
+def _sender(sock):
+    sendall, sendmsg, pack = sock.sendall, sock.sendmsg, HEADER.pack
+
+    def send(data) -> None:
+        size = len(data)
+        if size <= SMALL_MESSAGE:  # one copy into one send is cheaper than a gather
+            sendall(pack(size) + data)
+            return
+        sent = sendmsg((pack(size), data)) - HEADER.size  # gather: no copy of the payload
+        if sent < 0:  # not even the header went (rare): send the whole message the slow way
+            sendall(pack(size)[sent:])
+            sent = 0
+        if sent < size:
+            sendall(memoryview(data)[sent:])
+
+    return send
+
+
+def _receiver(reader, capacity: int):
+    read, readinto, unpack = reader.read, reader.readinto, HEADER.unpack
+    buffer = memoryview(bytearray(capacity))
+
+    def recv():
+        header = read(HEADER.size)
+        if len(header) != HEADER.size:
+            raise EOFError("the other side closed the socket")
+        (length,) = unpack(header)
+        if length > capacity:
+            raise ValueError(
+                f"framing error: a {length}-byte message exceeds the {capacity}-byte capacity"
+            )
+        if length <= SMALL_MESSAGE:  # a fresh small bytes object is cheaper than a view
+            payload = read(length)
+            received = len(payload)
+        else:  # large payloads land in the reused buffer, no allocation
+            payload = buffer[:length]
+            received = readinto(payload)
+        if received != length:
+            raise EOFError("the other side closed the socket mid-message")
+        return payload
+
+    return recv

@@ -1,0 +1,117 @@
+"""`zmq_ipc` and `zmq_tcp`: a pyzmq PAIR socket pair over ipc:// or tcp://127.0.0.1.
+
+pyzmq is an optional extra (`pip install 'ipcbench[zmq]'`), imported only when a channel is
+opened, so that `list` works without it. A zmq context does not survive fork, and a socket cannot
+be pickled: the parent binds, and the child makes its own context and connects by address.
+"""
+
+import shutil
+import tempfile
+
+from ipcbench.transports.base import Transport, start_child, stop_process
+from ipcbench.transports.connect_in_child import ConnectInChild
+
+
+class ZmqEndpoint:
+    def __init__(self, context, sock, process=None, directory=None) -> None:
+        import zmq
+
+        self.context, self.sock, self.process, self.directory = context, sock, process, directory
+        send, recv, frame_type = sock.send, sock.recv, zmq.Frame
+
+        def send_message(data) -> None:
+            # Lending the buffer (copy=False) saves a copy of a large payload, but zmq reads it
+            # after send returns: safe only for immutable bytes and for the frames zmq gave us
+            # (an echo). pyzmq copies small messages anyway, where that is cheaper.
+            lend = type(data) is bytes or (
+                type(data) is memoryview and type(data.obj) is frame_type
+            )
+            send(data, copy=not lend)
+
+        def recv_message() -> memoryview:
+            return recv(copy=False).buffer  # a view of zmq's own message: no copy out
+
+        self.send, self.recv = send_message, recv_message
+
+    def close(self) -> None:
+        if self.sock is None:
+            return
+        # linger=0: whatever is still unsent is of no use once the channel closes.
+        self.sock.close(linger=0)
+        self.context.term()
+        self.sock = self.context = None
+        if self.process is not None:
+            stop_process(self.process)  # terminated after the grace if it missed the exit command
+            self.process = None
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self.directory = None
+
+
+def _connect(address: str) -> ZmqEndpoint:
+    """In the child: a context of its own (after the fork), a PAIR socket connected by address."""
+    import zmq
+
+    context = zmq.Context()
+    sock = context.socket(zmq.PAIR)
+    sock.connect(address)
+    return ZmqEndpoint(context, sock)
+
+
+class _ZmqPair(Transport):
+    in_default_matrix = False
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        try:
+            import zmq  # noqa: F401
+        except ImportError:
+            return "needs pyzmq: pip install 'ipcbench[zmq]'"
+        return None
+
+    def bind(self, sock) -> tuple[str, str | None]:
+        """Bind `sock`; return the address for the child and a directory to remove at close."""
+        raise NotImplementedError
+
+    def open(self, ctx, capacity, child_cpus):
+        import zmq
+
+        context = zmq.Context()
+        sock = context.socket(zmq.PAIR)
+        directory = None
+        try:
+            address, directory = self.bind(sock)
+            process = start_child(ctx, ConnectInChild(_connect, address), child_cpus)
+        except BaseException:
+            sock.close(linger=0)
+            context.term()
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)
+            raise
+        return ZmqEndpoint(context, sock, process, directory)
+
+
+class ZmqIpc(_ZmqPair):
+    name = "zmq_ipc"
+    summary = "pyzmq PAIR sockets over ipc:// (a Unix socket in a private directory)"
+
+    def bind(self, sock):
+        directory = tempfile.mkdtemp(prefix="ipcbench-zmq-")  # mode 0700: only this user
+        address = f"ipc://{directory}/channel"
+        try:
+            sock.bind(address)
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        return address, directory
+
+
+class ZmqTcp(_ZmqPair):
+    # Like any port on 127.0.0.1, another local process could connect first (PAIR takes one
+    # peer); the content checks around the timed loop would then fail the cell, loudly.
+    name = "zmq_tcp"
+    summary = "pyzmq PAIR sockets over tcp://127.0.0.1 (an ephemeral port)"
+
+    def bind(self, sock):
+        port = sock.bind_to_random_port("tcp://127.0.0.1")
+        return f"tcp://127.0.0.1:{port}", None
