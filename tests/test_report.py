@@ -45,7 +45,8 @@ def test_report_has_every_section(report):
 
 def test_report_is_self_contained(report):
     images = re.findall(r'<img src="([^"]*)"', report)
-    assert len(images) == 7  # 2 machines x (latency, throughput, methods) + across machines
+    # 2 machines x (latency, throughput, CPU per message, methods) + across machines
+    assert len(images) == 9
     assert all(src.startswith("data:image/png;base64,") for src in images)
     # Nothing to fetch: no external script, stylesheet, font or image anywhere.
     assert not re.search(r'(src|href)="(https?:)?//', report)
@@ -54,7 +55,7 @@ def test_report_is_self_contained(report):
 
 def test_report_gives_the_command_for_each_figure(report, small_result):
     commands = re.findall(r"<pre>(python -m ipcbench report [^<]*)</pre>", report)
-    assert len(commands) == 7
+    assert len(commands) == 9
     assert f"python -m ipcbench report {small_result} --figure latency -o latency-small.png" in (
         commands
     )

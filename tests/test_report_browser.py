@@ -89,7 +89,7 @@ def test_report_in_a_real_browser(report, browser):
         "return Array.from(document.images).map("
         "  i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight]);"
     )
-    assert len(images) == 7
+    assert len(images) == 9  # as in test_report: one per figure
     for alt, complete, width, height in images:
         assert complete and width > 0 and height > 0, f"image {alt!r} did not decode"
 
