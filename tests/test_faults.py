@@ -5,6 +5,7 @@ that never answers, a file-size limit that makes the result file unwritable mid-
 """
 
 import json
+import os
 import resource
 import secrets
 from pathlib import Path
@@ -161,7 +162,9 @@ def real_document(small_result):
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=int(os.environ.get("IPCBENCH_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.data())
 def test_the_loader_accepts_or_refuses_cleanly_any_mutation(real_document, tmp_path, data):

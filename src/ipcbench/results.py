@@ -185,6 +185,12 @@ def _check_benchmark(path: Path, bench) -> None:
     missing = [key for key in CELL_KEYS if key not in metadata]
     if missing:
         raise ResultFileError(f"{path}: benchmark {name!r} lacks ipcbench metadata {missing}")
+    size = metadata["size_bytes"]
+    if not (isinstance(size, int) and not isinstance(size, bool) and size > 0):
+        raise ResultFileError(f"{path}: benchmark {name!r} has an impossible size {size!r}")
+    for key in ("pattern", "transport", "method", "placement", "kind"):
+        if not isinstance(metadata.get(key, ""), str):
+            raise ResultFileError(f"{path}: benchmark {name!r} has a non-text {key}")
     for value in bench.get_values():
         if not (isinstance(value, float | int) and math.isfinite(value) and value > 0):
             raise ResultFileError(f"{path}: benchmark {name!r} holds an impossible value {value!r}")
