@@ -24,7 +24,7 @@ class FdStream:
         # send and recv are closures over their state: this is the hot path of every round
         # trip, and attribute lookups would cost more than the system calls' Python overhead.
         self.send = _sender(wfd)
-        self.recv = _receiver(self._reader, capacity)
+        self.recv = framed_receiver(self._reader, capacity)
 
     def close(self) -> None:
         if self._reader.closed:
@@ -61,7 +61,8 @@ def _sender(wfd: int):
     return send
 
 
-def _receiver(reader, capacity: int):
+def framed_receiver(reader, capacity: int):
+    """recv() over a buffered binary reader (a pipe's or a socket's): one whole message."""
     read, readinto, unpack = reader.read, reader.readinto, HEADER.unpack
     buffer = memoryview(bytearray(capacity))
 

@@ -8,8 +8,8 @@ received straight into a reused buffer.
 
 import socket
 
-from ipcbench.transports.base import stop_process
-from ipcbench.transports.framing import HEADER, SMALL_MESSAGE
+from ipcbench.transports.base import start_child, stop_process
+from ipcbench.transports.framing import HEADER, SMALL_MESSAGE, framed_receiver
 
 
 class SocketStream:
@@ -20,7 +20,7 @@ class SocketStream:
         self._reader = sock.makefile("rb", buffering=1 << 16)
         # Closures over their state: this is the hot path of every round trip.
         self.send = _sender(sock)
-        self.recv = _receiver(self._reader, capacity)
+        self.recv = framed_receiver(self._reader, capacity)
 
     def close(self) -> None:
         self._reader.close()
@@ -58,27 +58,13 @@ def _sender(sock):
     return send
 
 
-def _receiver(reader, capacity: int):
-    read, readinto, unpack = reader.read, reader.readinto, HEADER.unpack
-    buffer = memoryview(bytearray(capacity))
-
-    def recv():
-        header = read(HEADER.size)
-        if len(header) != HEADER.size:
-            raise EOFError("the other side closed the socket")
-        (length,) = unpack(header)
-        if length > capacity:
-            raise ValueError(
-                f"framing error: a {length}-byte message exceeds the {capacity}-byte capacity"
-            )
-        if length <= SMALL_MESSAGE:  # a fresh small bytes object is cheaper than a view
-            payload = read(length)
-            received = len(payload)
-        else:  # large payloads land in the reused buffer, no allocation
-            payload = buffer[:length]
-            received = readinto(payload)
-        if received != length:
-            raise EOFError("the other side closed the socket mid-message")
-        return payload
-
-    return recv
+def open_socket_pair(ctx, capacity: int, child_cpus, parent_sock, child_sock) -> SocketStream:
+    """Start the child on `child_sock`; return the parent's endpoint on `parent_sock`."""
+    try:
+        process = start_child(ctx, SocketStream(child_sock, capacity), child_cpus)
+    except BaseException:
+        parent_sock.close()
+        raise
+    finally:
+        child_sock.close()  # the child holds its own copy now (inherited or passed)
+    return SocketStream(parent_sock, capacity, process)

@@ -8,8 +8,8 @@ waiting in accept().
 
 import socket
 
-from ipcbench.transports.base import Transport, start_child
-from ipcbench.transports.socket_stream import SocketStream
+from ipcbench.transports.base import Transport
+from ipcbench.transports.socket_stream import open_socket_pair
 
 
 def loopback_pair() -> tuple[socket.socket, socket.socket]:
@@ -37,11 +37,4 @@ class TcpLoopback(Transport):
 
     def open(self, ctx, capacity, child_cpus):
         parent_sock, child_sock = loopback_pair()
-        try:
-            process = start_child(ctx, SocketStream(child_sock, capacity), child_cpus)
-        except BaseException:
-            parent_sock.close()
-            raise
-        finally:
-            child_sock.close()  # the child holds its own copy now (inherited or passed)
-        return SocketStream(parent_sock, capacity, process)
+        return open_socket_pair(ctx, capacity, child_cpus, parent_sock, child_sock)

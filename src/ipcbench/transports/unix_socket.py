@@ -6,8 +6,8 @@ the floor under mp_pipe.
 
 import socket
 
-from ipcbench.transports.base import Transport, start_child
-from ipcbench.transports.socket_stream import SocketStream
+from ipcbench.transports.base import Transport
+from ipcbench.transports.socket_stream import open_socket_pair
 
 
 class UnixSocket(Transport):
@@ -17,11 +17,4 @@ class UnixSocket(Transport):
 
     def open(self, ctx, capacity, child_cpus):
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            process = start_child(ctx, SocketStream(child_sock, capacity), child_cpus)
-        except BaseException:
-            parent_sock.close()
-            raise
-        finally:
-            child_sock.close()  # the child holds its own copy now (inherited or passed)
-        return SocketStream(parent_sock, capacity, process)
+        return open_socket_pair(ctx, capacity, child_cpus, parent_sock, child_sock)
