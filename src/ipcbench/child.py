@@ -15,6 +15,7 @@ The stream ack is ACK when every message had the right length, otherwise b"E" an
 so a transport that truncates or pads fails its cell instead of yielding a number.
 """
 
+import ctypes  # here, not in each child: a forked child would pay ~3 ms to import it
 import hashlib
 import os
 import signal
@@ -124,6 +125,12 @@ def serve(endpoint, cpus=None) -> None:
         endpoint.close()
 
 
+def idle(cpus=None) -> None:
+    """startup/process's child: take its CPU and end. What it costs is the process itself."""
+    if cpus:
+        os.sched_setaffinity(0, cpus)
+
+
 def prepare_child(cpus=None) -> None:
     """Pin to `cpus` and die with the parent, so a killed benchmark never leaves an orphan."""
     if cpus:
@@ -140,8 +147,6 @@ def prepare_child(cpus=None) -> None:
 def _die_with_parent() -> None:
     if not sys.platform.startswith("linux"):
         return
-    import ctypes
-
     PR_SET_PDEATHSIG = 1
     try:
         libc = ctypes.CDLL(None, use_errno=True)

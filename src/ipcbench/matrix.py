@@ -9,10 +9,87 @@ from dataclasses import dataclass, field
 from ipcbench.payloads import KINDS
 from ipcbench.sizes import format_size, parse_size
 
-PATTERNS = ("pingpong", "stream")
 METHODS = ("fork", "spawn", "forkserver", "exec", "none")
+MP_METHODS = ("fork", "spawn", "forkserver")
 PLACEMENTS = ("split", "same", "free")
 DEFAULT_SIZES = (64, 4 << 10, 64 << 10, 1 << 20)
+DEFAULT_PROCS = (1, 2, 4)
+DEFAULT_CHUNKSIZES = (1, 16)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Something a pattern measures that is not a transport: a Pool call, a counter's guard."""
+
+    name: str
+    summary: str
+    methods: tuple[str, ...] = MP_METHODS
+    sized: bool = True  # whether the payload size axis applies
+    chunked: bool = False  # whether the chunksize axis applies
+
+
+@dataclass(frozen=True)
+class Pattern:
+    name: str
+    summary: str
+    on_transports: bool = True  # measures the transports that list it in `Transport.patterns`
+    variants: tuple[Variant, ...] = ()
+    multi_process: bool = False  # whether the procs axis applies
+    # startup: the first message's size hardly matters; one cell per transport, not one per size.
+    smallest_size_only: bool = False
+
+
+PATTERN_SPECS = {
+    p.name: p
+    for p in (
+        Pattern("pingpong", "round-trip latency of one payload"),
+        Pattern("stream", "one-way throughput: N payloads, then one ack"),
+        Pattern(
+            "startup",
+            "a fresh child: start to its first reply (transports); a do-nothing process "
+            "created, started and joined (process)",
+            variants=(
+                Variant(
+                    "process",
+                    "a process that does nothing: create, start, join",
+                    methods=(*MP_METHODS, "exec"),
+                    sized=False,
+                ),
+            ),
+            smallest_size_only=True,
+        ),
+        Pattern(
+            "fanin",
+            "P producer processes stream to one consumer over one shared channel",
+            multi_process=True,
+        ),
+        Pattern(
+            "pool",
+            "multiprocessing.Pool with P workers: per-task time",
+            on_transports=False,
+            variants=(
+                Variant("apply", "apply_async(echo, payload).get(): one task's round trip"),
+                Variant("map", "map(echo, payloads, chunksize)", chunked=True),
+                Variant("imap", "imap(echo, payloads, chunksize)", chunked=True),
+            ),
+            multi_process=True,
+        ),
+        Pattern(
+            "counter",
+            "P processes increment one shared counter: time per increment, lost updates",
+            on_transports=False,
+            variants=(
+                Variant("value_lock", "multiprocessing.Value, `with get_lock()`", sized=False),
+                Variant("manager_lock", "Manager().dict() entry, `with manager.Lock()`", sized=False),
+                Variant("unlocked", "multiprocessing.Value without its lock", sized=False),
+            ),
+            multi_process=True,
+        ),
+    )
+}
+PATTERNS = tuple(PATTERN_SPECS)
+DEFAULT_PATTERNS = ("pingpong", "stream")
+VARIANTS = {v.name: v for p in PATTERN_SPECS.values() for v in p.variants}
 
 
 class SelectionError(ValueError):
@@ -24,7 +101,9 @@ class Cell:
     """One benchmark: its name joins the axes in a fixed order; new axes are appended.
 
     An appended axis at its default value is left out of the name, so names written before the
-    axis existed (`pingpong/os_pipe/spawn/64KiB/split`) still mean the same cell.
+    axis existed (`pingpong/os_pipe/spawn/64KiB/split`) still mean the same cell. `transport` is
+    the transport measured, or the pattern's variant (`pool/map/...`, `startup/process/...`).
+    Size 0 means the pattern carries no payload (a counter, a do-nothing process).
     """
 
     pattern: str
@@ -33,21 +112,38 @@ class Cell:
     size: int
     placement: str
     kind: str = "bytes"
+    procs: int = 1  # processes: fanin producers, pool workers, counter incrementers
+    chunksize: int = 1  # pool map/imap
 
     @property
     def name(self) -> str:
-        axes = [self.pattern, self.transport, self.method, format_size(self.size), self.placement]
+        size = format_size(self.size) if self.size else "0B"
+        axes = [self.pattern, self.transport, self.method, size, self.placement]
         if self.kind != "bytes":
             axes.append(self.kind)
+        if self.procs != 1:
+            axes.append(f"procs={self.procs}")
+        if self.chunksize != 1:
+            axes.append(f"chunksize={self.chunksize}")
         return "/".join(axes)
 
     @classmethod
     def from_name(cls, name: str) -> "Cell":
         parts = name.split("/")
-        if len(parts) not in (5, 6):
+        if not 5 <= len(parts) <= 8:
             raise ValueError(f"not an ipcbench cell name: {name!r}")
-        pattern, transport, method, size, placement, *kind = parts
-        return cls(pattern, transport, method, parse_size(size), placement, *kind)
+        pattern, transport, method, size, placement, *extra = parts
+        axes = {}
+        for part in extra:
+            key, equals, value = part.partition("=")
+            if not equals:
+                axes["kind"] = part
+            elif key in ("procs", "chunksize") and value.isdigit() and int(value) >= 1:
+                axes[key] = int(value)
+            else:
+                raise ValueError(f"not an ipcbench cell name: {name!r}")
+        size_bytes = 0 if size == "0B" else parse_size(size)
+        return cls(pattern, transport, method, size_bytes, placement, **axes)
 
     def metadata(self) -> dict[str, str | int]:
         """The cell's axes as separate pyperf metadata keys (see results.py)."""
@@ -58,6 +154,8 @@ class Cell:
             "size_bytes": self.size,
             "placement": self.placement,
             "kind": self.kind,
+            "procs": self.procs,
+            "chunksize": self.chunksize,
         }
 
 
@@ -68,9 +166,11 @@ class Selection:
     transports: tuple[str, ...] = ()
     methods: tuple[str, ...] = ()
     sizes: tuple[int, ...] = DEFAULT_SIZES
-    patterns: tuple[str, ...] = PATTERNS
+    patterns: tuple[str, ...] = DEFAULT_PATTERNS
     placements: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ("bytes",)
+    procs: tuple[int, ...] = DEFAULT_PROCS
+    chunksizes: tuple[int, ...] = DEFAULT_CHUNKSIZES
     notes: list[str] = field(default_factory=list)
 
 
@@ -89,45 +189,102 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
     _check_known("start method", selection.methods, METHODS)
     _check_known("placement", selection.placements, PLACEMENTS)
     _check_known("payload kind", selection.kinds, KINDS)
-    names = _transport_names(selection.transports, registry)
+    names = _subject_names(selection, registry)
     placements = selection.placements or default_placements(cpu_count)
     if cpu_count < 2 and "split" in placements:
         raise SelectionError("placement 'split' needs at least 2 CPUs; this machine has 1")
 
     cells = []
-    for pattern in selection.patterns:
+    for pattern_name in selection.patterns:
+        pattern = PATTERN_SPECS[pattern_name]
         for name in names:
-            transport = registry[name]
-            methods = [m for m in (selection.methods or METHODS) if m in transport.methods]
-            for method in methods:
-                for size in selection.sizes:
-                    if transport.max_size is not None and size > transport.max_size:
-                        continue
+            subject = _subject(pattern, name, registry)
+            if subject is None:
+                continue
+            for method in [m for m in (selection.methods or METHODS) if m in subject.methods]:
+                for size in _sizes(pattern, subject, selection.sizes):
                     for placement in placements:
-                        for kind in selection.kinds:
-                            cells.append(Cell(pattern, name, method, size, placement, kind))
+                        for kind in _kinds(pattern, selection.kinds):
+                            for procs in _procs(pattern, selection.procs):
+                                for chunksize in _chunksizes(subject, selection.chunksizes):
+                                    cells.append(
+                                        Cell(
+                                            pattern_name,
+                                            name,
+                                            method,
+                                            size,
+                                            placement,
+                                            kind,
+                                            procs,
+                                            chunksize,
+                                        )
+                                    )
     selection.notes[:] = _skip_notes(selection, names, registry)
     if not cells:
         raise SelectionError("the selection yields no cell: " + "; ".join(selection.notes))
     return cells
 
 
-def _transport_names(asked: tuple[str, ...], registry) -> tuple[str, ...]:
-    """The transports to run: those asked for, `all`, or by default the default set."""
-    if not asked:
-        return tuple(t.name for t in registry if t.in_default_matrix and t.available())
-    if asked == ("all",):
-        return tuple(t.name for t in registry if t.available())
-    unknown = [name for name in asked if name not in registry]
+def _subject(pattern: Pattern, name: str, registry):
+    """The transport class or Variant that `pattern` measures under `name`, or None."""
+    for variant in pattern.variants:
+        if variant.name == name:
+            return variant
+    if pattern.on_transports and name in registry:
+        transport = registry[name]
+        if pattern.name in transport.patterns:
+            return transport
+    return None
+
+
+def _sizes(pattern: Pattern, subject, sizes: tuple[int, ...]) -> tuple[int, ...]:
+    if isinstance(subject, Variant):
+        return sizes if subject.sized else (0,)
+    limit = subject.size_limit(pattern.name)
+    fitting = tuple(size for size in sizes if limit is None or size <= limit)
+    if pattern.smallest_size_only and fitting:
+        return (min(fitting),)
+    return fitting
+
+
+def _kinds(pattern: Pattern, kinds: tuple[str, ...]) -> tuple[str, ...]:
+    # The newer patterns send bytes; payload kinds are a question for pingpong and stream.
+    return kinds if pattern.name in DEFAULT_PATTERNS else ("bytes",)
+
+
+def _procs(pattern: Pattern, procs: tuple[int, ...]) -> tuple[int, ...]:
+    return procs if pattern.multi_process else (1,)
+
+
+def _chunksizes(subject, chunksizes: tuple[int, ...]) -> tuple[int, ...]:
+    return chunksizes if isinstance(subject, Variant) and subject.chunked else (1,)
+
+
+def _subject_names(selection: Selection, registry) -> tuple[str, ...]:
+    """The transports and variants to run: those asked for, `all`, or by default the default set.
+
+    Variants belong to their pattern, so by default every variant of a selected pattern runs.
+    """
+    variants = tuple(
+        v.name for p in selection.patterns for v in PATTERN_SPECS[p].variants
+    )
+    if not selection.transports:
+        defaults = tuple(t.name for t in registry if t.in_default_matrix and t.available())
+        return defaults + variants
+    if selection.transports == ("all",):
+        return tuple(t.name for t in registry if t.available()) + variants
+    unknown = [n for n in selection.transports if n not in registry and n not in VARIANTS]
     if unknown:
         raise SelectionError(
-            f"unknown transport {', '.join(unknown)} (known: {', '.join(registry.names())}, all)"
+            f"unknown transport {', '.join(unknown)} (known: {', '.join(registry.names())}, "
+            f"all; variants of startup/pool/counter: {', '.join(VARIANTS)})"
         )
-    for name in asked:
-        reason = registry[name].unavailable_reason()
-        if reason:
-            raise SelectionError(f"transport {name} is unavailable here: {reason}")
-    return asked
+    for name in selection.transports:
+        if name in registry:
+            reason = registry[name].unavailable_reason()
+            if reason:
+                raise SelectionError(f"transport {name} is unavailable here: {reason}")
+    return selection.transports
 
 
 def _check_known(axis: str, values, known) -> None:
@@ -140,6 +297,13 @@ def _skip_notes(selection: Selection, names, registry) -> list[str]:
     """Say which asked-for combinations do not exist, so a smaller matrix is never a surprise."""
     notes = []
     for name in names:
+        if name not in registry:
+            variant = VARIANTS[name]
+            if not any(variant in PATTERN_SPECS[p].variants for p in selection.patterns):
+                notes.append(f"{name} belongs to a pattern not selected")
+            elif selection.methods and not set(selection.methods) & set(variant.methods):
+                notes.append(f"{name} runs only under {', '.join(variant.methods)}")
+            continue
         transport = registry[name]
         if selection.methods and not set(selection.methods) & set(transport.methods):
             notes.append(f"{name} runs only under {', '.join(transport.methods)}")
@@ -149,4 +313,19 @@ def _skip_notes(selection: Selection, names, registry) -> list[str]:
                 f"{name} holds at most {format_size(transport.max_size)} per message: "
                 f"skipped {', '.join(map(format_size, too_big))}"
             )
+        for pattern in selection.patterns:
+            if PATTERN_SPECS[pattern].on_transports and pattern not in transport.patterns:
+                notes.append(f"{name} does not take part in {pattern}")
+        if "fanin" in selection.patterns and "fanin" in transport.patterns:
+            limit = transport.size_limit("fanin")
+            too_big = [s for s in selection.sizes if limit and limit < s <= (transport.max_size or s)]
+            if too_big:
+                notes.append(
+                    f"{name} keeps messages from several writers apart only up to "
+                    f"{format_size(limit)}: fanin skipped {', '.join(map(format_size, too_big))}"
+                )
+    extra_kinds = [k for k in selection.kinds if k != "bytes"]
+    newer = [p for p in selection.patterns if p not in DEFAULT_PATTERNS]
+    if extra_kinds and newer:
+        notes.append(f"{', '.join(newer)} send bytes only: kind {', '.join(extra_kinds)} skipped")
     return notes

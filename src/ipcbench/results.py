@@ -186,8 +186,13 @@ def _check_benchmark(path: Path, bench) -> None:
     if missing:
         raise ResultFileError(f"{path}: benchmark {name!r} lacks ipcbench metadata {missing}")
     size = metadata["size_bytes"]
-    if not (isinstance(size, int) and not isinstance(size, bool) and size > 0):
+    # Size 0: a pattern without a payload (counter, startup/process).
+    if not (isinstance(size, int) and not isinstance(size, bool) and size >= 0):
         raise ResultFileError(f"{path}: benchmark {name!r} has an impossible size {size!r}")
+    for key in ("procs", "chunksize"):
+        count = metadata.get(key, 1)
+        if not (isinstance(count, int) and not isinstance(count, bool) and count >= 1):
+            raise ResultFileError(f"{path}: benchmark {name!r} has an impossible {key} {count!r}")
     for key in ("pattern", "transport", "method", "placement", "kind"):
         if not isinstance(metadata.get(key, ""), str):
             raise ResultFileError(f"{path}: benchmark {name!r} has a non-text {key}")
@@ -227,6 +232,8 @@ FRAME_COLUMNS = (
     "size",
     "placement",
     "kind",
+    "procs",
+    "chunksize",
     "n",
     "median",
     "mad",
@@ -236,16 +243,25 @@ FRAME_COLUMNS = (
     "p95",
     "latency_us",
     "throughput_MBps",
+    "per_second",
     "cpu_us_per_message",
+    "first_message_us",
+    "updates",
+    "lost_updates",
     "values",
 )
+
+# Patterns whose payloads flow one way, so that size / time is a data rate.
+THROUGHPUT_PATTERNS = ("stream", "fanin")
 
 
 def load_results(paths):
     """One tidy row per cell per file, raw values kept; times in seconds, as pyperf stores them.
 
     latency_us is the pingpong round trip's median in microseconds; throughput_MBps is the stream
-    payload rate in MB/s (10**6 bytes per second) at the median time per message.
+    and fanin payload rate in MB/s (10**6 bytes per second) at the median time per message;
+    per_second is 1 / median: messages, tasks, increments or processes per second.
+    first_message_us (startup), updates and lost_updates (counter) come from the runs' metadata.
     """
     paths = [Path(p) for p in paths]
     if not paths:
@@ -261,16 +277,36 @@ def frame_of(loaded) -> "pandas.DataFrame":
     for path, result in loaded:
         rows.extend(_rows(Path(path), result))
     frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
-    return frame.astype({"size_bytes": "int64", "n": "int64", "cpu_count": "Int64"})
+    return frame.astype(
+        {
+            "size_bytes": "int64",
+            "n": "int64",
+            "cpu_count": "Int64",
+            "procs": "int64",
+            "chunksize": "int64",
+            "updates": "Int64",
+            "lost_updates": "Int64",
+        }
+    )
 
 
-def _cpu_us_per_message(bench) -> float | None:
-    """Median over the runs (each worker measures it once); None in files from before."""
+def _run_figures(bench, key: str) -> list:
+    """The numbers each worker measured once and stored in its run's metadata under `key`."""
+    measured = [run.get_metadata().get(key) for run in bench.get_runs()]
+    return [value for value in measured if isinstance(value, int | float)]
+
+
+def _median_us(bench, key: str) -> float | None:
+    """Median over the runs, in µs; None where the file has none (older files, other patterns)."""
     import statistics
 
-    measured = [run.get_metadata().get("cpu_per_message") for run in bench.get_runs()]
-    measured = [value for value in measured if isinstance(value, int | float)]
+    measured = _run_figures(bench, key)
     return statistics.median(measured) * 1e6 if measured else None
+
+
+def _total(bench, key: str) -> int | None:
+    measured = _run_figures(bench, key)
+    return int(sum(measured)) if measured else None
 
 
 def _rows(path: Path, result: ResultFile):
@@ -300,6 +336,8 @@ def _rows(path: Path, result: ResultFile):
             "size": format_size(size),
             "placement": meta["placement"],
             "kind": meta.get("kind", "bytes"),  # files from before the axis hold bytes
+            "procs": meta.get("procs", 1),
+            "chunksize": meta.get("chunksize", 1),
             "n": len(values),
             "median": median,
             "mad": bench.median_abs_dev(),
@@ -308,7 +346,13 @@ def _rows(path: Path, result: ResultFile):
             "p5": bench.percentile(5),
             "p95": bench.percentile(95),
             "latency_us": median * 1e6 if meta["pattern"] == "pingpong" else None,
-            "throughput_MBps": size / median / 1e6 if meta["pattern"] == "stream" else None,
-            "cpu_us_per_message": _cpu_us_per_message(bench),
+            "throughput_MBps": (
+                size / median / 1e6 if meta["pattern"] in THROUGHPUT_PATTERNS else None
+            ),
+            "per_second": 1 / median,
+            "cpu_us_per_message": _median_us(bench, "cpu_per_message"),
+            "first_message_us": _median_us(bench, "first_message"),
+            "updates": _total(bench, "updates"),
+            "lost_updates": _total(bench, "lost_updates"),
             "values": list(values),
         }

@@ -125,13 +125,25 @@ def _add_run_options(parser) -> None:
     sel.add_argument(
         "-s", "--sizes", help="payload sizes, e.g. 64,4KiB,1MiB (default: 64B,4KiB,64KiB,1MiB)"
     )
-    sel.add_argument("-p", "--patterns", help="pingpong,stream (default: both)")
+    sel.add_argument(
+        "-p",
+        "--patterns",
+        help="pingpong,stream,startup,fanin,pool,counter or all (default: pingpong,stream)",
+    )
     sel.add_argument(
         "--placement",
         help="split,same,free: CPU placement of parent and child "
         "(default: split where there are 2+ CPUs)",
     )
     sel.add_argument("-k", "--kinds", help="payload kinds: bytes,pickle,numpy (default: bytes)")
+    sel.add_argument(
+        "--procs",
+        help="process counts for fanin producers, pool workers, counter incrementers "
+        "(default: 1,2,4)",
+    )
+    sel.add_argument(
+        "--chunksizes", help="chunksize values for pool map and imap (default: 1,16)"
+    )
     sel.add_argument("--suite", metavar="TOML", help="a suite file, e.g. bench/smoke.toml")
 
     out = parser.add_argument_group("output")
@@ -352,6 +364,8 @@ def _plan_resume(args, registry) -> Plan:
             "patterns",
             "placement",
             "kinds",
+            "procs",
+            "chunksizes",
             "suite",
             "output_path",
         )
@@ -399,6 +413,12 @@ def _selection(args) -> Selection:
         value = axis(flag, key)
         if value is not None:
             setattr(selection, key, value)
+    if selection.patterns == ("all",):
+        selection.patterns = matrix.PATTERNS
+    for key, flag in (("procs", args.procs), ("chunksizes", args.chunksizes)):
+        value = axis(flag, key)
+        if value is not None:
+            setattr(selection, key, _counts(key, value))
     sizes = args.sizes if args.sizes is not None else suite.get("sizes")
     if sizes is not None:
         try:
@@ -406,6 +426,12 @@ def _selection(args) -> Selection:
         except ValueError as error:
             raise UsageError(str(error)) from None
     return selection
+
+
+def _counts(key: str, items: tuple[str, ...]) -> tuple[int, ...]:
+    if not all(item.isdigit() and 1 <= int(item) <= 1024 for item in items):
+        raise UsageError(f"{key} must be whole numbers from 1 to 1024, got {','.join(items)}")
+    return tuple(dict.fromkeys(int(item) for item in items))
 
 
 def _default_output() -> Path:
@@ -431,7 +457,7 @@ def _check_new_output(output: Path) -> None:
 
 
 def _run_worker(runner, args) -> int:
-    from ipcbench.session import Session, describe_placement
+    from ipcbench.session import open_bench
     from ipcbench.transports import registry
 
     cells = [Cell.from_name(name) for name in args.cells.split(",")]
@@ -443,18 +469,20 @@ def _run_worker(runner, args) -> int:
         stop_worker_once()
         with contextlib.ExitStack() as stack:
             with held_while_starting_children(cell.method):
-                session = stack.enter_context(Session(cell, registry()[cell.transport]))
+                bench = stack.enter_context(open_bench(cell, registry()))
             if args.auto_loops:
-                runner.args.loops = session.calibrate(runner.args.min_time)
+                runner.args.loops = bench.calibrate(runner.args.min_time)
             metadata = dict(
                 cell.metadata(),
-                placement_cpus=describe_placement(*session.cpus),
-                cpu_per_message=session.cpu_per_message(runner.args.loops),
+                placement_cpus=bench.describe_placement(),
+                **bench.extra_metadata(runner.args.loops),
             )
             # pyperf runs the task whose position matches --worker-task: register in order.
             for each in cells[:index]:
                 runner.bench_time_func(each.name, _time_in_worker_only)
-            runner.bench_time_func(cell.name, session.time, metadata=metadata)
+            runner.bench_time_func(
+                cell.name, bench.time, metadata=metadata, inner_loops=bench.inner_loops
+            )
     except BaseException as error:
         reason = _failure_reason(error)
         with open(args.failure_file, "w", encoding="utf-8") as stream:

@@ -1,4 +1,9 @@
-"""One cell's live channel: CPUs placed, child started and checked, ready for the timed loop."""
+"""A cell made live: CPUs placed, children started and checked, ready for the timed loop.
+
+`Bench` is what a pyperf worker drives; `Session` is the bench of pingpong and stream (one child,
+one channel); `open_bench` picks the bench of a cell's pattern (startup.py, fanin.py, pool.py,
+counter.py hold the others).
+"""
 
 import multiprocessing
 import os
@@ -14,22 +19,34 @@ from ipcbench.transports.base import MP_METHODS
 MIN_CAPACITY = 64
 
 
-def placement_cpus(placement: str) -> tuple[set[int] | None, set[int] | None]:
-    """(parent CPUs, child CPUs) for a placement; None means not pinned."""
+def spread_cpus(placement: str, children: int) -> tuple[set[int] | None, list[set[int] | None]]:
+    """(parent CPUs, CPUs of each child) for a placement; None means not pinned.
+
+    split gives each working process the next CPU in turn, the parent first: parent and child
+    on different CPUs, and several children spread over all CPUs.
+    """
     if placement == "free":
-        return None, None
+        return None, [None] * children
     cpus = sorted(os.sched_getaffinity(0))
     if placement == "same":
-        return {cpus[0]}, {cpus[0]}
+        return {cpus[0]}, [{cpus[0]}] * children
     if len(cpus) < 2:
         raise ValueError("placement 'split' needs at least 2 CPUs")
-    return {cpus[0]}, {cpus[1]}
+    return {cpus[0]}, [{cpus[(number + 1) % len(cpus)]} for number in range(children)]
 
 
-def describe_placement(parent: set[int] | None, child: set[int] | None) -> str:
+def placement_cpus(placement: str) -> tuple[set[int] | None, set[int] | None]:
+    """(parent CPUs, child CPUs) for a placement with one child; None means not pinned."""
+    parent, (child,) = spread_cpus(placement, 1)
+    return parent, child
+
+
+def describe_placement(parent: set[int] | None, children: list[set[int] | None]) -> str:
     if parent is None:
         return "unpinned"
-    return f"parent on CPU {min(parent)}, child on CPU {min(child)}"
+    if len(children) == 1:
+        return f"parent on CPU {min(parent)}, child on CPU {min(children[0])}"
+    return f"parent on CPU {min(parent)}, children on CPUs {','.join(str(min(c)) for c in children)}"
 
 
 def start_context(method: str):
@@ -42,29 +59,120 @@ def start_context(method: str):
     return context
 
 
-class Session:
-    """Context manager: `with Session(cell, transport_class) as session: session.time(loops)`."""
+def calibrate(time_loops, min_time: float, min_loops: int = 1) -> int:
+    """The loop count whose run takes at least `min_time` (pyperf's rule), found in-process.
 
-    def __init__(self, cell: Cell, transport_class) -> None:
-        self.cell, self.transport_class = cell, transport_class
-        self.endpoint = self.channel = None
-        self._timed_loop = TIMED_LOOPS[cell.pattern]
-        self.cpus = placement_cpus(cell.placement)  # before this process pins itself
+    Doing this in the worker, with the children already running, replaces pyperf's extra
+    calibration worker per cell; the calibration runs double as the warm-up. The first run is
+    only a warm-up: a cold first run (lazy imports, first pickles) would end the search early.
+    """
+    time_loops(min_loops)
+    loops = min_loops
+    while True:
+        elapsed = time_loops(loops)
+        if elapsed >= min_time:
+            return loops
+        # Aim straight at min_time (with a margin), but never grow by less than 2x.
+        estimate = int(loops * min_time * 1.2 / max(elapsed, 1e-9)) + 1
+        loops = min(max(loops * 2, estimate), loops * 100)
 
-    def __enter__(self) -> "Session":
-        parent_cpus, child_cpus = self.cpus
+
+def open_bench(cell: Cell, registry) -> "Bench":
+    """The bench that runs `cell`'s pattern (not yet entered)."""
+    if cell.pattern in TIMED_LOOPS:
+        return Session(cell, registry[cell.transport])
+    if cell.pattern == "startup":
+        from ipcbench.startup import ChannelStartup, ProcessStartup
+
+        if cell.transport == "process":
+            return ProcessStartup(cell)
+        return ChannelStartup(cell, registry[cell.transport])
+    if cell.pattern == "fanin":
+        from ipcbench.fanin import FanIn
+
+        return FanIn(cell, registry[cell.transport])
+    if cell.pattern == "pool":
+        from ipcbench.pool import PoolBench
+
+        return PoolBench(cell)
+    if cell.pattern == "counter":
+        from ipcbench.counter import CounterBench
+
+        return CounterBench(cell)
+    raise ValueError(f"unknown pattern {cell.pattern!r}")
+
+
+class Bench:
+    """What a worker drives for one cell: `with bench: bench.time(loops)`.
+
+    The base places this process and its children on their CPUs and restores this process's
+    affinity at the end; subclasses start what they need in open() and release it in close().
+    """
+
+    inner_loops = 1  # how many timed units one loop holds (pyperf divides by loops x this)
+    min_loops = 1  # the fewest loops of a run whose value means what the pattern says
+
+    def __init__(self, cell: Cell, children: int = 1) -> None:
+        self.cell = cell
+        self.context = None
+        # Before this process pins itself: the CPUs it may use now are the ones to spread over.
+        self.parent_cpus, self.child_cpus = spread_cpus(cell.placement, children)
+
+    def __enter__(self) -> "Bench":
         self._saved_affinity = os.sched_getaffinity(0)
-        if parent_cpus:
-            os.sched_setaffinity(0, parent_cpus)
+        if self.parent_cpus:
+            os.sched_setaffinity(0, self.parent_cpus)
         try:
-            context = start_context(self.cell.method)
-            self.endpoint = self.transport_class().open(context, self.capacity(), child_cpus)
-            self.channel = make_channel(self.endpoint, self.cell.kind, self.cell.size)
-            verify(self.endpoint, self.cell.kind, self.cell.size)
+            self.context = start_context(self.cell.method)
+            self.open()
         except BaseException as error:
             self.__exit__(type(error), error, error.__traceback__)
             raise
         return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        try:
+            self.close(intact=exc_type is None)
+        finally:
+            os.sched_setaffinity(0, self._saved_affinity)
+
+    def describe_placement(self) -> str:
+        return describe_placement(self.parent_cpus, self.child_cpus)
+
+    def open(self) -> None:
+        raise NotImplementedError
+
+    def close(self, intact: bool) -> None:
+        """Release everything; `intact` is false after an error (children may not listen)."""
+        raise NotImplementedError
+
+    def time(self, loops: int) -> float:
+        """Seconds for `loops` iterations (pyperf's bench_time_func)."""
+        raise NotImplementedError
+
+    def extra_metadata(self, loops: int) -> dict:
+        """Per-run metadata measured over one more run of `loops` (CPU time, lost updates)."""
+        return {}
+
+    def calibrate(self, min_time: float) -> int:
+        return calibrate(self.time, min_time, self.min_loops)
+
+
+class Session(Bench):
+    """pingpong and stream: one child serving one channel of the cell's transport."""
+
+    def __init__(self, cell: Cell, transport_class) -> None:
+        super().__init__(cell)
+        self.transport_class = transport_class
+        self.endpoint = self.channel = None
+        self._timed_loop = TIMED_LOOPS[cell.pattern]
+
+    def open(self) -> None:
+        self.endpoint = self.transport_class().open(
+            self.context, self.capacity(), self.child_cpus[0]
+        )
+        self.channel = make_channel(self.endpoint, self.cell.kind, self.cell.size)
+        verify(self.endpoint, self.cell.kind, self.cell.size)
 
     def capacity(self) -> int:
         """The largest message the channel must carry, in bytes."""
@@ -77,6 +185,9 @@ class Session:
     def time(self, loops: int) -> float:
         """Seconds for `loops` iterations of the cell's pattern (pyperf's bench_time_func)."""
         return self._timed_loop(self.endpoint, self.channel, loops)
+
+    def extra_metadata(self, loops: int) -> dict:
+        return {"cpu_per_message": self.cpu_per_message(loops)}
 
     def cpu_per_message(self, loops: int) -> float:
         """CPU seconds (user + system, parent and child) per iteration of one timed run.
@@ -95,32 +206,15 @@ class Session:
         self.endpoint.send(b"cputime")
         return float(bytes(self.endpoint.recv()))
 
-    def calibrate(self, min_time: float) -> int:
-        """The loop count whose run takes at least `min_time` (pyperf's rule), found in-process.
-
-        Doing this here, with the child already running, replaces pyperf's extra calibration
-        worker per cell; the calibration runs double as the warm-up.
-        """
-        loops = 1
-        while True:
-            elapsed = self.time(loops)
-            if elapsed >= min_time:
-                return loops
-            # Aim straight at min_time (with a margin), but never grow by less than 2x.
-            estimate = int(loops * min_time * 1.2 / max(elapsed, 1e-9)) + 1
-            loops = min(max(loops * 2, estimate), loops * 100)
-
-    def __exit__(self, exc_type, exc, traceback) -> None:
+    def close(self, intact: bool) -> None:
         endpoint, self.endpoint = self.endpoint, None
+        if endpoint is None:
+            return
         try:
-            if endpoint is not None:
-                try:
-                    if exc_type is None:
-                        # Still intact after the timed runs?
-                        verify(endpoint, self.cell.kind, self.cell.size)
-                        endpoint.send(b"exit")
-                finally:
-                    # After an error the child may not be listening: close() ends it anyway.
-                    endpoint.close()
+            if intact:
+                # Still intact after the timed runs?
+                verify(endpoint, self.cell.kind, self.cell.size)
+                endpoint.send(b"exit")
         finally:
-            os.sched_setaffinity(0, self._saved_affinity)
+            # After an error the child may not be listening: close() ends it anyway.
+            endpoint.close()

@@ -6,6 +6,8 @@ sizes = ["64", "4KiB", "1MiB"]
 patterns = ["pingpong"]
 placements = ["split"]
 kinds = ["bytes", "numpy"]              # bytes | pickle | numpy
+procs = [1, 2, 4]                       # fanin producers, pool workers, counter incrementers
+chunksizes = [1, 16]                    # pool map/imap
 profile = "quick"                       # quick | default | rigorous
 """
 
@@ -13,7 +15,16 @@ import tomllib
 
 from ipcbench.errors import UsageError
 
-LIST_KEYS = ("transports", "methods", "sizes", "patterns", "placements", "kinds")
+LIST_KEYS = (
+    "transports",
+    "methods",
+    "sizes",
+    "patterns",
+    "placements",
+    "kinds",
+    "procs",
+    "chunksizes",
+)
 PROFILE_NAMES = ("quick", "default", "rigorous")
 
 

@@ -37,6 +37,10 @@ class Transport:
     max_size: ClassVar[int | None] = None  # largest message the mechanism can carry, if limited
     # Whether a plain `run` (no -t) includes it; `-t all` runs every available transport.
     in_default_matrix: ClassVar[bool] = True
+    # The patterns it takes part in. fanin needs open_fanin(): one channel, many writers.
+    patterns: ClassVar[tuple[str, ...]] = ("pingpong", "stream", "startup")
+    # Largest message that several writers can send at once without interleaving, if limited.
+    fanin_max_size: ClassVar[int | None] = None
 
     def open(self, ctx, capacity: int, child_cpus: set[int] | None) -> Endpoint:
         """Start the child and return the parent's endpoint for messages up to `capacity` bytes.
@@ -45,6 +49,22 @@ class Transport:
         `child_cpus` is the CPU set the child (and any helper process) must run on, or None.
         """
         raise NotImplementedError
+
+    def open_fanin(self, ctx, capacity: int, helper_cpus: set[int] | None) -> Endpoint:
+        """One channel that many processes may `send` into at once and this process `recv`s.
+
+        The endpoint is passed to each producer process as it starts (so it must pickle for
+        spawn and forkserver); `close()` releases what it made. No child is started here;
+        a helper process (a manager's server) runs on `helper_cpus`.
+        """
+        raise NotImplementedError
+
+    @classmethod
+    def size_limit(cls, pattern: str) -> int | None:
+        """The largest payload of a cell of `pattern`, or None."""
+        limits = [cls.max_size, cls.fanin_max_size if pattern == "fanin" else None]
+        limits = [limit for limit in limits if limit is not None]
+        return min(limits) if limits else None
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

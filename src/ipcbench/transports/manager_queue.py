@@ -22,11 +22,11 @@ class ManagerQueue(Transport):
     name = "manager_queue"
     summary = "two Manager().Queue() proxies, via the manager's server process"
 
+    patterns = (*Transport.patterns, "fanin")  # the server serialises the writers
+
     def open(self, ctx, capacity, child_cpus):
-        # A random authkey per channel: the server listens on a Unix socket that other local
-        # users could otherwise connect to. The server runs with the child's CPU placement.
-        manager = SyncManager(address=None, authkey=secrets.token_bytes(32), ctx=ctx)
-        manager.start(initializer=child.prepare_child, initargs=(child_cpus,))
+        # The server runs with the child's CPU placement.
+        manager = start_manager(ctx, child_cpus)
         try:
             to_child, to_parent = manager.Queue(), manager.Queue()
             process = start_child(ctx, QueueEndpoint(to_parent, to_child), child_cpus)
@@ -34,3 +34,21 @@ class ManagerQueue(Transport):
             manager.shutdown()
             raise
         return ManagerQueueEndpoint(to_child, to_parent, process, manager)
+
+    def open_fanin(self, ctx, capacity, helper_cpus):
+        manager = start_manager(ctx, helper_cpus)
+        try:
+            shared = manager.Queue()
+        except BaseException:
+            manager.shutdown()
+            raise
+        return ManagerQueueEndpoint(shared, shared, None, manager)
+
+
+def start_manager(ctx, cpus) -> SyncManager:
+    """A SyncManager whose server runs on `cpus` and dies with this process."""
+    # A random authkey per manager: the server listens on a Unix socket that other local users
+    # could otherwise connect to.
+    manager = SyncManager(address=None, authkey=secrets.token_bytes(32), ctx=ctx)
+    manager.start(initializer=child.prepare_child, initargs=(cpus,))
+    return manager

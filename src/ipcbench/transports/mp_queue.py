@@ -40,3 +40,9 @@ class MpQueue(Transport):
         to_child, to_parent = ctx.Queue(), ctx.Queue()
         process = start_child(ctx, QueueEndpoint(to_parent, to_child), child_cpus)
         return QueueEndpoint(to_child, to_parent, process)
+
+    patterns = (*Transport.patterns, "fanin")  # a Queue takes many writers: it has a lock
+
+    def open_fanin(self, ctx, capacity, helper_cpus):
+        shared = ctx.Queue()
+        return QueueEndpoint(shared, shared)

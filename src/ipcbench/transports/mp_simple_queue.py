@@ -41,3 +41,9 @@ class MpSimpleQueue(Transport):
         to_child, to_parent = ctx.SimpleQueue(), ctx.SimpleQueue()
         process = start_child(ctx, SimpleQueueEndpoint(to_parent, to_child), child_cpus)
         return SimpleQueueEndpoint(to_child, to_parent, process)
+
+    patterns = (*Transport.patterns, "fanin")  # writers share the queue's lock
+
+    def open_fanin(self, ctx, capacity, helper_cpus):
+        shared = ctx.SimpleQueue()
+        return SimpleQueueEndpoint(shared, shared)

@@ -1,9 +1,10 @@
 """`os_pipe`: two os.pipe() pairs, length-framed, read with readinto and written with writev."""
 
 import os
+import select
 
 from ipcbench.transports.base import Transport, start_child, stop_process
-from ipcbench.transports.framing import FdStream
+from ipcbench.transports.framing import HEADER, FdStream
 
 
 class PipeParent(FdStream):
@@ -32,3 +33,12 @@ class OsPipe(Transport):
             # The child holds its own copies now (inherited or passed): drop the parent's.
             child_side.close()
         return PipeParent(to_parent_r, to_child_w, capacity, process)
+
+    # Several writers on one pipe: a write of at most PIPE_BUF bytes is atomic, so a message
+    # (header + payload, one os.write) arrives whole; larger ones could interleave.
+    patterns = (*Transport.patterns, "fanin")
+    fanin_max_size = select.PIPE_BUF - HEADER.size
+
+    def open_fanin(self, ctx, capacity, helper_cpus):
+        read_end, write_end = os.pipe()
+        return FdStream(read_end, write_end, capacity)

@@ -1,0 +1,134 @@
+"""counter: P processes each increment one shared counter K times.
+
+counter/value_lock/...     a multiprocessing.Value, each increment under `with value.get_lock()`
+counter/manager_lock/...   an entry of a Manager().dict(), under `with manager.Lock()`
+counter/unlocked/...       a multiprocessing.Value without its lock: `value.value += 1`
+
+One loop is one increment by every process, so the value is the time per increment (pyperf's
+inner_loops = P) and increments/s its inverse. After every run the counter must read P x K:
+the locked variants fail their cell otherwise. The unlocked one is expected to lose updates
+when its processes run at once on several CPUs (a read-modify-write race); how many it lost in
+one extra run of K is recorded as `lost_updates` out of `updates`: a correctness finding, not
+an error. Incrementers are started before the clock and told what to do over control pipes.
+This module is imported by spawned children: standard library and light modules only.
+"""
+
+from time import perf_counter
+
+from ipcbench.child import prepare_child
+from ipcbench.patterns import DataError
+from ipcbench.session import Bench
+from ipcbench.transports.base import stop_process
+
+KEY = "count"
+
+
+def increment(variant: str, shared, lock, control, cpus) -> None:
+    """An incrementer's entry point: on `add K`, K increments, then `done`."""
+    prepare_child(cpus)
+    try:
+        while True:
+            verb, _, count = control.recv_bytes().partition(b" ")
+            if verb != b"add":
+                break  # b"exit", or anything unexpected
+            times = range(int(count))
+            if variant == "value_lock":
+                get_lock = shared.get_lock
+                for _ in times:
+                    with get_lock():
+                        shared.value += 1
+            elif variant == "manager_lock":
+                for _ in times:
+                    with lock:
+                        shared[KEY] += 1
+            else:  # unlocked: the race under test
+                for _ in times:
+                    shared.value += 1
+            control.send_bytes(b"done")
+    except (EOFError, OSError):
+        pass  # the parent went away
+    finally:
+        control.close()
+
+
+class CounterBench(Bench):
+    def __init__(self, cell) -> None:
+        super().__init__(cell, children=cell.procs)
+        self.variant = cell.transport
+        self.inner_loops = cell.procs
+        self.manager = self.shared = self.lock = None
+        self.workers: list = []  # (process, control connection)
+
+    def open(self) -> None:
+        if self.variant == "manager_lock":
+            from ipcbench.transports.manager_queue import start_manager
+
+            # The parent only waits while the counter runs: its CPUs are free for the server.
+            self.manager = start_manager(self.context, self.parent_cpus)
+            self.shared, self.lock = self.manager.dict({KEY: 0}), self.manager.Lock()
+        else:
+            locked = self.variant == "value_lock"
+            self.shared = self.context.Value("q", 0, lock=locked)
+        for number, cpus in enumerate(self.child_cpus):
+            control, child_control = self.context.Pipe()
+            process = self.context.Process(
+                target=increment,
+                args=(self.variant, self.shared, self.lock, child_control, cpus),
+                name=f"ipcbench-counter-{number}",
+                daemon=True,
+            )
+            self.workers.append((process, control))
+            process.start()
+            child_control.close()
+
+    @property
+    def count(self) -> int:
+        return self.shared[KEY] if self.manager else self.shared.value
+
+    def _reset(self) -> None:
+        if self.manager:
+            self.shared[KEY] = 0
+        else:
+            self.shared.value = 0
+
+    def time(self, loops: int) -> float:
+        elapsed, lost = self._run(loops)
+        if lost and self.variant != "unlocked":
+            raise DataError(
+                f"{lost} of {loops * len(self.workers)} increments were lost despite the lock"
+            )
+        return elapsed
+
+    def extra_metadata(self, loops: int) -> dict:
+        _, lost = self._run(loops)
+        return {"updates": loops * len(self.workers), "lost_updates": lost}
+
+    def _run(self, loops: int) -> tuple[float, int]:
+        """(seconds for `loops` increments by every process, increments lost)."""
+        self._reset()
+        command = b"add %d" % loops
+        start = perf_counter()
+        for _, control in self.workers:
+            control.send_bytes(command)
+        for _, control in self.workers:
+            if control.recv_bytes() != b"done":
+                raise DataError("an incrementer answered something other than done")
+        elapsed = perf_counter() - start
+        return elapsed, loops * len(self.workers) - self.count
+
+    def close(self, intact: bool) -> None:
+        try:
+            for _, control in self.workers:
+                try:
+                    control.send_bytes(b"exit")
+                except OSError:
+                    pass  # that worker is gone already
+                control.close()
+            for process, _ in self.workers:
+                stop_process(process)
+            self.workers.clear()
+        finally:
+            if self.manager is not None:
+                self.shared = self.lock = None  # proxies first, or they outlive the server
+                self.manager.shutdown()
+                self.manager = None

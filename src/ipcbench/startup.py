@@ -1,0 +1,95 @@
+"""startup: what a fresh child costs before it does any work.
+
+startup/process/METHOD   create, start and join a process that does nothing (exec: a fresh
+                         `python -c` through subprocess); the value is one process's lifetime.
+startup/TRANSPORT/...    open the transport's channel (which starts its child) and send the
+                         first payload: the value is the time until the child's first reply.
+                         The first message alone is recorded beside it (`first_message`), to
+                         tell a slow start from a slow first round trip (lazy imports, feeder
+                         threads, connection set-up). Closing the channel is not timed.
+"""
+
+import subprocess
+import sys
+from time import perf_counter
+
+from ipcbench import child
+from ipcbench.patterns import DataError
+from ipcbench.payloads import random_bytes
+from ipcbench.session import MIN_CAPACITY, Bench
+from ipcbench.stopping import held_while_starting_children
+
+
+class ProcessStartup(Bench):
+    """startup/process: the bare cost of a process under a start method."""
+
+    def open(self) -> None:
+        cpus = self.child_cpus[0]
+        pin = f"import os; os.sched_setaffinity(0, {sorted(cpus)})" if cpus else "pass"
+        self._command = [sys.executable, "-c", pin]
+
+    def time(self, loops: int) -> float:
+        # Signals stay held while children start (see stopping.py); the run is short.
+        with held_while_starting_children(self.cell.method):
+            start = perf_counter()
+            for _ in range(loops):
+                self._start_and_join()
+            return perf_counter() - start
+
+    def _start_and_join(self) -> None:
+        if self.context is None:  # exec
+            status = subprocess.call(self._command, stdin=subprocess.DEVNULL)
+        else:
+            process = self.context.Process(target=child.idle, args=(self.child_cpus[0],))
+            process.start()
+            process.join()
+            status = process.exitcode
+            process.close()
+        if status != 0:
+            raise RuntimeError(f"the do-nothing child exited with status {status}")
+
+    def close(self, intact: bool) -> None:
+        pass  # every child was joined in the loop that started it
+
+
+class ChannelStartup(Bench):
+    """startup/TRANSPORT: from opening a channel to the child's first reply."""
+
+    def __init__(self, cell, transport_class) -> None:
+        super().__init__(cell)
+        self.transport_class = transport_class
+        self.payload = random_bytes(cell.size)
+        self.first_messages: list[float] = []
+
+    def open(self) -> None:
+        self._start_to_first_reply()  # the first start pays for one-off imports: warm them up
+
+    def time(self, loops: int) -> float:
+        with held_while_starting_children(self.cell.method):
+            return sum(self._start_to_first_reply() for _ in range(loops))
+
+    def extra_metadata(self, loops: int) -> dict:
+        self.first_messages.clear()
+        self.time(loops)
+        return {"first_message": sum(self.first_messages) / len(self.first_messages)}
+
+    def _start_to_first_reply(self) -> float:
+        capacity = max(self.cell.size, MIN_CAPACITY)
+        start = perf_counter()
+        endpoint = self.transport_class().open(self.context, capacity, self.child_cpus[0])
+        try:
+            opened = perf_counter()
+            endpoint.send(b"pingpong 1")
+            endpoint.send(self.payload)
+            reply = endpoint.recv()
+            replied = perf_counter()
+            if bytes(reply) != self.payload:
+                raise DataError("the first message came back different")
+            endpoint.send(b"exit")
+        finally:
+            endpoint.close()
+        self.first_messages.append(replied - opened)
+        return replied - start
+
+    def close(self, intact: bool) -> None:
+        pass  # every channel was closed in the loop that opened it
