@@ -91,28 +91,18 @@ def test_cell_names_round_trip():
 
 
 def test_all_selects_every_available_transport_and_the_default_set_is_smaller():
-    class Extra:
-        name, summary, methods, max_size = "extra", "not in the default set", ("fork",), None
+    from ipcbench.transports.base import Transport
+
+    class Extra(Transport):
+        name, summary, methods = "extra", "not in the default set", ("fork",)
         in_default_matrix = False
-
-        @staticmethod
-        def unavailable_reason():
-            return None
-
-        @classmethod
-        def available(cls):
-            return True
 
     class Missing(Extra):
         name = "missing"
 
-        @staticmethod
-        def unavailable_reason():
-            return "needs a package that is not installed"
-
         @classmethod
-        def available(cls):
-            return False
+        def unavailable_reason(cls):
+            return "needs a package that is not installed"
 
     from ipcbench.transports import BUILTIN, Registry
 
@@ -143,3 +133,59 @@ def test_payload_kinds_append_to_names_only_when_not_bytes():
         assert cell.metadata()["kind"] == cell.kind
     with pytest.raises(SelectionError, match="unknown payload kind json"):
         cells_of(kinds=("json",))
+
+
+def test_new_axes_append_to_names_only_away_from_their_default():
+    plain = Cell("fanin", "mp_queue", "fork", 64, "split")
+    assert plain.name == "fanin/mp_queue/fork/64B/split"
+    both = Cell("pool", "map", "spawn", 4096, "split", procs=4, chunksize=16)
+    assert both.name == "pool/map/spawn/4KiB/split/procs=4/chunksize=16"
+    counter = Cell("counter", "unlocked", "fork", 0, "split", procs=2)
+    assert counter.name == "counter/unlocked/fork/0B/split/procs=2"
+    numpy = Cell("pingpong", "os_pipe", "fork", 64, "split", kind="numpy")
+    for each in (plain, both, counter, numpy):
+        assert Cell.from_name(each.name) == each
+    for bad in ("pool/map/fork/64B/split/procs=0", "pool/map/fork/64B/split/workers=2"):
+        with pytest.raises(ValueError, match="not an ipcbench cell name"):
+            Cell.from_name(bad)
+
+
+def test_each_pattern_measures_its_own_subjects_on_its_own_axes():
+    cells = cells_of(
+        patterns=("startup", "fanin", "pool", "counter"),
+        transports=("os_pipe", "mp_pipe", "process", "map", "apply", "unlocked"),
+        methods=("fork", "exec"),
+        sizes=(64, 65536),
+        procs=(1, 2),
+        chunksizes=(1, 8),
+    )
+    by_pattern = {}
+    for cell in cells:
+        by_pattern.setdefault(cell.pattern, []).append(cell.name)
+    # startup: one cell per transport at the smallest size; the bare process also under exec.
+    assert by_pattern["startup"] == [
+        "startup/os_pipe/fork/64B/split",
+        "startup/mp_pipe/fork/64B/split",
+        "startup/process/fork/0B/split",
+        "startup/process/exec/0B/split",
+    ]
+    # fanin: only transports that take several writers, and os_pipe only up to PIPE_BUF.
+    assert by_pattern["fanin"] == [
+        "fanin/os_pipe/fork/64B/split",
+        "fanin/os_pipe/fork/64B/split/procs=2",
+    ]
+    # pool: chunksize for map only; counter: no payload size.
+    assert len(by_pattern["pool"]) == 2 * 2 * 2 * 2 + 2 * 2  # map: size x procs x chunk
+    assert by_pattern["counter"] == [
+        "counter/unlocked/fork/0B/split",
+        "counter/unlocked/fork/0B/split/procs=2",
+    ]
+
+
+def test_patterns_without_transports_select_no_transport_by_default():
+    selection = Selection(patterns=("pool", "counter"))
+    cells = build_cells(selection, REGISTRY, 2)
+    assert {c.transport for c in cells} == {
+        "apply", "map", "imap", "value_lock", "manager_lock", "unlocked"
+    }  # fmt: skip
+    assert selection.notes == []  # nothing about transports that were never asked for

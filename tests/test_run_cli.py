@@ -232,6 +232,11 @@ def _bad(*args, env=None, cwd=None):
         (["--suite", "/nonexistent.toml"], "no such file"),
         (["--resume", "/nonexistent.json"], "no such file"),
         (["-o", "/nonexistent-dir/x.json"], "does not exist"),
+        (["-p", "counter", "--procs", "0"], "procs must be whole numbers from 1 to 1024"),
+        (["-p", "pool", "--chunksizes", "4,x"], "chunksizes must be whole numbers"),
+        (["-p", "pingpong", "-t", "apply"], "apply is measured by pool, which is not selected"),
+        (["-p", "fanin", "-t", "mp_pipe"], "fanin does not apply to mp_pipe"),
+        (["-p", "fanin", "-t", "os_pipe", "-s", "64KiB"], "fanin skipped 64KiB"),
     ],
 )
 def test_bad_run_input_is_one_line_and_exit_2(args, message, tmp_path):

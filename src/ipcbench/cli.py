@@ -173,7 +173,16 @@ def _add_export_arguments(parser) -> None:
 def _list() -> int:
     import os
 
-    from ipcbench.matrix import DEFAULT_SIZES, METHODS, PATTERNS, PLACEMENTS, default_placements
+    from ipcbench.matrix import (
+        DEFAULT_CHUNKSIZES,
+        DEFAULT_PATTERNS,
+        DEFAULT_PROCS,
+        DEFAULT_SIZES,
+        METHODS,
+        PATTERN_SPECS,
+        PLACEMENTS,
+        default_placements,
+    )
     from ipcbench.sizes import format_size
     from ipcbench.tables import render
     from ipcbench.transports import registry
@@ -197,13 +206,19 @@ def _list() -> int:
         f"start methods: {', '.join(METHODS)}  (exec: a fresh interpreter via subprocess; "
         "none: no child process)"
     )
-    print(
-        f"patterns:      {', '.join(PATTERNS)}  (pingpong: round-trip latency; "
-        "stream: one-way throughput)"
-    )
     print(f"default sizes: {', '.join(format_size(s) for s in DEFAULT_SIZES)}")
     print(
         f"placements:    {', '.join(PLACEMENTS)}  (default here: "
         f"{','.join(default_placements(cpus))}, {cpus} CPUs available)"
     )
+    print(f"procs:         {','.join(map(str, DEFAULT_PROCS))} (fanin, pool, counter)")
+    print(f"chunksizes:    {','.join(map(str, DEFAULT_CHUNKSIZES))} (pool map, imap)")
+    print()
+    rows = []
+    for pattern in PATTERN_SPECS.values():
+        measures = ["transports"] if pattern.on_transports else []
+        measures += [variant.name for variant in pattern.variants]
+        default = "yes" if pattern.name in DEFAULT_PATTERNS else "-p " + pattern.name
+        rows.append([pattern.name, default, ", ".join(measures), pattern.summary])
+    print(render(["pattern", "default", "measures", "what"], rows))
     return 0

@@ -46,8 +46,7 @@ PATTERN_SPECS = {
         Pattern("stream", "one-way throughput: N payloads, then one ack"),
         Pattern(
             "startup",
-            "a fresh child: start to its first reply (transports); a do-nothing process "
-            "created, started and joined (process)",
+            "from starting a child to its first reply; process: start and join a do-nothing one",
             variants=(
                 Variant(
                     "process",
@@ -80,7 +79,9 @@ PATTERN_SPECS = {
             on_transports=False,
             variants=(
                 Variant("value_lock", "multiprocessing.Value, `with get_lock()`", sized=False),
-                Variant("manager_lock", "Manager().dict() entry, `with manager.Lock()`", sized=False),
+                Variant(
+                    "manager_lock", "Manager().dict() entry, `with manager.Lock()`", sized=False
+                ),
                 Variant("unlocked", "multiprocessing.Value without its lock", sized=False),
             ),
             multi_process=True,
@@ -265,9 +266,9 @@ def _subject_names(selection: Selection, registry) -> tuple[str, ...]:
 
     Variants belong to their pattern, so by default every variant of a selected pattern runs.
     """
-    variants = tuple(
-        v.name for p in selection.patterns for v in PATTERN_SPECS[p].variants
-    )
+    variants = tuple(v.name for p in selection.patterns for v in PATTERN_SPECS[p].variants)
+    if not any(PATTERN_SPECS[p].on_transports for p in selection.patterns):
+        registry = ()  # no selected pattern measures transports
     if not selection.transports:
         defaults = tuple(t.name for t in registry if t.in_default_matrix and t.available())
         return defaults + variants
@@ -296,34 +297,38 @@ def _check_known(axis: str, values, known) -> None:
 def _skip_notes(selection: Selection, names, registry) -> list[str]:
     """Say which asked-for combinations do not exist, so a smaller matrix is never a surprise."""
     notes = []
-    for name in names:
-        if name not in registry:
-            variant = VARIANTS[name]
-            if not any(variant in PATTERN_SPECS[p].variants for p in selection.patterns):
-                notes.append(f"{name} belongs to a pattern not selected")
-            elif selection.methods and not set(selection.methods) & set(variant.methods):
-                notes.append(f"{name} runs only under {', '.join(variant.methods)}")
-            continue
-        transport = registry[name]
-        if selection.methods and not set(selection.methods) & set(transport.methods):
-            notes.append(f"{name} runs only under {', '.join(transport.methods)}")
+    transports = [registry[name] for name in names if name in registry]
+    variants = [VARIANTS[name] for name in names if name not in registry]
+    for subject in transports + variants:
+        if selection.methods and not set(selection.methods) & set(subject.methods):
+            notes.append(f"{subject.name} runs only under {', '.join(subject.methods)}")
+    for transport in transports:
         too_big = [s for s in selection.sizes if transport.max_size and s > transport.max_size]
         if too_big:
             notes.append(
-                f"{name} holds at most {format_size(transport.max_size)} per message: "
+                f"{transport.name} holds at most {format_size(transport.max_size)} per message: "
                 f"skipped {', '.join(map(format_size, too_big))}"
             )
-        for pattern in selection.patterns:
-            if PATTERN_SPECS[pattern].on_transports and pattern not in transport.patterns:
-                notes.append(f"{name} does not take part in {pattern}")
-        if "fanin" in selection.patterns and "fanin" in transport.patterns:
+    for pattern in selection.patterns:
+        if PATTERN_SPECS[pattern].on_transports:
+            left_out = [t.name for t in transports if pattern not in t.patterns]
+            if left_out:
+                notes.append(f"{pattern} does not apply to {', '.join(left_out)}")
+    if "fanin" in selection.patterns:
+        for transport in transports:
             limit = transport.size_limit("fanin")
-            too_big = [s for s in selection.sizes if limit and limit < s <= (transport.max_size or s)]
-            if too_big:
+            too_big = [
+                s for s in selection.sizes if limit and limit < s <= (transport.max_size or s)
+            ]
+            if "fanin" in transport.patterns and too_big:
                 notes.append(
-                    f"{name} keeps messages from several writers apart only up to "
+                    f"{transport.name} keeps messages of several writers apart only up to "
                     f"{format_size(limit)}: fanin skipped {', '.join(map(format_size, too_big))}"
                 )
+    for variant in variants:
+        owner = next(p for p in PATTERN_SPECS.values() if variant in p.variants)
+        if owner.name not in selection.patterns:
+            notes.append(f"{variant.name} is measured by {owner.name}, which is not selected")
     extra_kinds = [k for k in selection.kinds if k != "bytes"]
     newer = [p for p in selection.patterns if p not in DEFAULT_PATTERNS]
     if extra_kinds and newer:

@@ -38,9 +38,7 @@ class PoolBench(Bench):
         # Each worker may run on any CPU of the children's placement: a Pool does not say
         # which worker is which.
         cpus = set().union(*self.child_cpus) if self.parent_cpus else None
-        self.pool = self.context.Pool(
-            self.cell.procs, initializer=prepare_child, initargs=(cpus,)
-        )
+        self.pool = self.context.Pool(self.cell.procs, initializer=prepare_child, initargs=(cpus,))
         self.verify()
 
     def time(self, loops: int) -> float:

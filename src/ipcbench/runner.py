@@ -141,9 +141,7 @@ def _add_run_options(parser) -> None:
         help="process counts for fanin producers, pool workers, counter incrementers "
         "(default: 1,2,4)",
     )
-    sel.add_argument(
-        "--chunksizes", help="chunksize values for pool map and imap (default: 1,16)"
-    )
+    sel.add_argument("--chunksizes", help="chunksize values for pool map and imap (default: 1,16)")
     sel.add_argument("--suite", metavar="TOML", help="a suite file, e.g. bench/smoke.toml")
 
     out = parser.add_argument_group("output")

@@ -46,7 +46,8 @@ def describe_placement(parent: set[int] | None, children: list[set[int] | None])
         return "unpinned"
     if len(children) == 1:
         return f"parent on CPU {min(parent)}, child on CPU {min(children[0])}"
-    return f"parent on CPU {min(parent)}, children on CPUs {','.join(str(min(c)) for c in children)}"
+    cpus = ",".join(str(min(cpus)) for cpus in children)
+    return f"parent on CPU {min(parent)}, children on CPUs {cpus}"
 
 
 def start_context(method: str):

@@ -1,0 +1,166 @@
+"""The patterns beyond pingpong and stream: startup, fanin, pool, counter.
+
+Each runs its real bench (real child processes, real shared state) on a tiny matrix under every
+start method it claims; one end-to-end run takes them all through the CLI into a result file.
+"""
+
+import os
+
+import pytest
+from conftest import run_cli
+from test_contract import (
+    REGISTRY,
+    live_children,
+    new_shm_entries,
+    stop_multiprocessing_helpers,  # noqa: F401  (a module fixture)
+)
+
+from ipcbench import results
+from ipcbench.counter import CounterBench
+from ipcbench.fanin import FanIn
+from ipcbench.matrix import MP_METHODS, PATTERN_SPECS, Cell
+from ipcbench.patterns import DataError
+from ipcbench.pool import PoolBench
+from ipcbench.startup import ChannelStartup, ProcessStartup
+from ipcbench.transports.os_pipe import OsPipe
+
+CPUS = len(os.sched_getaffinity(0))
+PLACEMENT = "split" if CPUS > 1 else "same"
+
+
+def cell(pattern, subject, method, size=64, procs=1, chunksize=1):
+    return Cell(pattern, subject, method, size, PLACEMENT, procs=procs, chunksize=chunksize)
+
+
+@pytest.fixture(autouse=True)
+def leaves_no_child_and_no_segment():
+    shm_before = set(os.listdir("/dev/shm"))
+    yield
+    assert live_children() == []
+    assert new_shm_entries(shm_before) == set()
+
+
+@pytest.mark.parametrize("method", ("fork", "spawn", "forkserver", "exec"))
+def test_startup_process_starts_and_joins_a_child_per_loop(method):
+    with ProcessStartup(cell("startup", "process", method, size=0)) as bench:
+        assert bench.time(3) > 0
+        # The children really run: one that cannot take its CPU fails the run.
+        bench.child_cpus = [{os.cpu_count() + 64}]
+        bench.open()
+        with pytest.raises(RuntimeError, match="do-nothing child exited with status 1"):
+            bench.time(1)
+
+
+@pytest.mark.parametrize("method", MP_METHODS)
+@pytest.mark.parametrize("transport", ("os_pipe", "mp_queue"))
+def test_startup_channel_times_start_to_first_reply(transport, method):
+    with ChannelStartup(cell("startup", transport, method), REGISTRY[transport]) as bench:
+        elapsed = bench.time(2)
+        first_message = bench.extra_metadata(2)["first_message"]
+    assert elapsed > 0
+    # The first message is part of start-to-first-reply, never more than it.
+    assert 0 < first_message < elapsed
+
+
+@pytest.mark.parametrize("method", MP_METHODS)
+@pytest.mark.parametrize("transport", ("os_pipe", "mp_queue"))
+def test_fanin_times_every_producers_messages(transport, method):
+    with FanIn(cell("fanin", transport, method, size=1000, procs=2), REGISTRY[transport]) as bench:
+        assert bench.inner_loops == 2  # pyperf divides by messages, not loops
+        assert bench.time(100) > 0
+
+
+class _Mangling:
+    """A fanin channel whose producers' send damages the message (flip, or cut a byte)."""
+
+    def __init__(self, inner, damage):
+        self.inner, self.damage = inner, damage
+        self.recv, self.close = inner.recv, inner.close
+
+    def send(self, data):
+        self.inner.send(self.damage(bytes(data)))
+
+
+@pytest.mark.parametrize(
+    ("damage", "error"),
+    [
+        (lambda data: data[:-1] + bytes([data[-1] ^ 1]), "did not arrive intact"),
+        (lambda data: data[:-1], "another length|did not arrive intact"),
+    ],
+    ids=("corrupt", "truncate"),
+)
+def test_fanin_fails_a_channel_that_damages_messages(damage, error):
+    class Damaging(OsPipe):
+        def open_fanin(self, ctx, capacity, helper_cpus):
+            return _Mangling(super().open_fanin(ctx, capacity, helper_cpus), damage)
+
+    # fork: the producers inherit the damaging channel as it is, no pickling needed.
+    with pytest.raises(DataError, match=error):
+        with FanIn(cell("fanin", "os_pipe", "fork", procs=2), Damaging) as bench:
+            bench.time(10)
+
+
+@pytest.mark.parametrize("method", MP_METHODS)
+@pytest.mark.parametrize("variant", ("apply", "map", "imap"))
+def test_pool_runs_tasks_and_checks_every_result(variant, method):
+    chunksize = 1 if variant == "apply" else 4
+    with PoolBench(cell("pool", variant, method, size=4096, procs=2, chunksize=chunksize)) as bench:
+        assert bench.min_loops == (1 if variant == "apply" else 4 * 2 * 4)
+        assert bench.time(bench.min_loops) > 0
+
+
+@pytest.mark.parametrize("method", MP_METHODS)
+@pytest.mark.parametrize("variant", ("value_lock", "manager_lock"))
+def test_locked_counters_lose_no_update(variant, method):
+    increments = 300 if variant == "manager_lock" else 20_000
+    with CounterBench(cell("counter", variant, method, size=0, procs=2)) as bench:
+        assert bench.inner_loops == 2
+        assert bench.time(increments) > 0  # fails its cell if one update was lost
+        found = bench.extra_metadata(increments)
+    assert found == {"updates": 2 * increments, "lost_updates": 0}
+
+
+@pytest.mark.skipif(CPUS < 2, reason="a lost update needs two incrementers running at once")
+@pytest.mark.parametrize("method", MP_METHODS)
+def test_unlocked_counter_loses_updates_on_several_cores(method):
+    # split: the two incrementers run on two different CPUs at the same time.
+    with CounterBench(Cell("counter", "unlocked", method, 0, "split", procs=2)) as bench:
+        found = bench.extra_metadata(200_000)
+    assert found["updates"] == 400_000
+    assert 0 < found["lost_updates"] < 400_000
+
+
+def test_unlocked_counter_is_exact_with_one_process():
+    with CounterBench(cell("counter", "unlocked", "fork", size=0, procs=1)) as bench:
+        assert bench.extra_metadata(50_000) == {"updates": 50_000, "lost_updates": 0}
+
+
+def test_every_pattern_runs_end_to_end_into_one_result_file(tmp_path):
+    output = tmp_path / "patterns.json"
+    subjects = "process,os_pipe,mp_queue,apply,map,value_lock,unlocked"
+    run_cli(
+        "run", "-p", "all", "-t", subjects, "-m", "fork", "-s", "64", "--procs", "1,2",
+        "--chunksizes", "4", "--quick", "-o", output,
+    )  # fmt: skip
+    loaded = results.load(output)
+    assert loaded.missing() == [] and not loaded.failed
+    names = {bench.get_name() for bench in loaded.benchmarks}
+    assert {
+        "startup/process/fork/0B/split",
+        "startup/os_pipe/fork/64B/split",
+        "fanin/mp_queue/fork/64B/split/procs=2",
+        "pool/map/fork/64B/split/procs=2/chunksize=4",
+        "pool/apply/fork/64B/split",
+        "counter/unlocked/fork/0B/split/procs=2",
+    } <= names
+    assert {name.split("/")[0] for name in names} == set(PATTERN_SPECS)
+
+    frame = results.load_results([output]).set_index("pattern")
+    startup = frame.loc["startup"].set_index("transport")
+    assert startup.loc["os_pipe", "first_message_us"] > 0
+    fanin = frame.loc["fanin"]
+    assert set(fanin["procs"]) == {1, 2} and (fanin["throughput_MBps"] > 0).all()
+    counter = frame.loc["counter"].set_index(["transport", "procs"])
+    assert counter.loc[("value_lock", 2), "lost_updates"] == 0
+    assert counter.loc[("value_lock", 2), "updates"] > 0
+    assert (frame["per_second"] > 0).all()
