@@ -175,7 +175,7 @@ def test_each_pattern_measures_its_own_subjects_on_its_own_axes():
         "fanin/os_pipe/fork/64B/split/procs=2",
     ]
     # pool: chunksize for map only; counter: no payload size.
-    assert len(by_pattern["pool"]) == 2 * 2 * 2 * 2 + 2 * 2  # map: size x procs x chunk
+    assert len(by_pattern["pool"]) == 2 * 2 * 2 + 2 * 2  # map: size x procs x chunk; apply
     assert by_pattern["counter"] == [
         "counter/unlocked/fork/0B/split",
         "counter/unlocked/fork/0B/split/procs=2",
