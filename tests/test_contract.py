@@ -100,6 +100,20 @@ def test_session_places_calibrates_and_times(name, method):
     assert live_children() == []
 
 
+@pytest.mark.parametrize(("name", "method"), CASES, ids=[f"{n}-{m}" for n, m in CASES])
+def test_startup_reaches_the_first_reply_of_a_fresh_child(name, method):
+    """startup takes part for every transport: open, first message, close, twice over."""
+    from ipcbench.startup import ChannelStartup
+
+    shm_before = set(os.listdir("/dev/shm"))
+    cell = Cell("startup", name, method, 64, "free")
+    with ChannelStartup(cell, REGISTRY[name]) as startup:
+        assert startup.time(2) > 0
+    assert len(startup.first_messages) == 3  # the warm-up and the two timed ones
+    assert live_children() == []
+    assert new_shm_entries(shm_before) == set()
+
+
 FANIN_CASES = [(n, m) for n, m in CASES if "fanin" in REGISTRY[n].patterns]
 
 

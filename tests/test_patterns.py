@@ -5,7 +5,12 @@ start method it claims; one end-to-end run takes them all through the CLI into a
 """
 
 import os
+import signal
+import subprocess
+import sys
+import time
 
+import psutil
 import pytest
 from conftest import run_cli
 from test_contract import (
@@ -14,6 +19,7 @@ from test_contract import (
     new_shm_entries,
     stop_multiprocessing_helpers,  # noqa: F401  (a module fixture)
 )
+from test_run_cli import _wait_for_cells
 
 from ipcbench import results
 from ipcbench.counter import CounterBench
@@ -164,3 +170,45 @@ def test_every_pattern_runs_end_to_end_into_one_result_file(tmp_path):
     assert counter.loc[("value_lock", 2), "lost_updates"] == 0
     assert counter.loc[("value_lock", 2), "updates"] > 0
     assert (frame["per_second"] > 0).all()
+
+
+def test_ctrl_c_mid_cell_leaves_no_helper_and_resume_finishes(tmp_path):
+    """Interrupted while incrementers, producers and manager servers run: nothing is left."""
+    output = tmp_path / "interrupted.json"
+    command = [
+        sys.executable, "-m", "ipcbench", "run", "-p", "counter,fanin",
+        "-t", "manager_lock,unlocked,manager_queue", "-m", "spawn", "-s", "64",
+        "--procs", "2,4", "--quick", "-o", str(output),
+    ]  # fmt: skip
+    # A session of its own: the signal goes to the whole process group, as Ctrl-C does.
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        _wait_for_cells(output, 2)
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    deadline = time.monotonic() + 5  # exited processes may take a moment to be reaped
+    while (left := [p for p in psutil.process_iter() if _in_session(p, process.pid)]) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.1)
+    assert left == [], "processes left behind"
+
+    run_cli("run", "--resume", output)
+    complete = results.load(output)
+    assert complete.missing() == [] and not complete.failed
+    assert len(complete.planned) == 2 * 2 + 2
+
+
+def _in_session(process: psutil.Process, session: int) -> bool:
+    try:
+        return os.getsid(process.pid) == session
+    except (ProcessLookupError, PermissionError):
+        return False

@@ -376,7 +376,9 @@ def _plan_resume(args, registry) -> Plan:
     cells = []
     for name in result.missing():
         cell = Cell.from_name(name)
-        if cell.transport not in registry:
+        if cell.pattern not in matrix.PATTERNS:
+            raise UsageError(f"{output}: cell {name} has pattern {cell.pattern!r}, unknown here")
+        if cell.transport not in registry and cell.transport not in matrix.VARIANTS:
             raise UsageError(
                 f"{output}: cell {name} needs transport {cell.transport!r}, which is not installed"
             )

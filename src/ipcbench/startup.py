@@ -83,8 +83,10 @@ class ChannelStartup(Bench):
             endpoint.send(self.payload)
             reply = endpoint.recv()
             replied = perf_counter()
+            # A copy: the reply may be a view into the channel's memory, which close() frees.
             if bytes(reply) != self.payload:
                 raise DataError("the first message came back different")
+            del reply
             endpoint.send(b"exit")
         finally:
             endpoint.close()
