@@ -6,7 +6,6 @@ start method it claims; one end-to-end run takes them all through the CLI into a
 
 import os
 import signal
-import subprocess
 import sys
 import time
 
@@ -19,7 +18,7 @@ from test_contract import (
     new_shm_entries,
     stop_multiprocessing_helpers,  # noqa: F401  (a module fixture)
 )
-from test_run_cli import _wait_for_cells
+from test_run_cli import interrupt_after_cells
 
 from ipcbench import results
 from ipcbench.counter import CounterBench
@@ -180,22 +179,11 @@ def test_ctrl_c_mid_cell_leaves_no_helper_and_resume_finishes(tmp_path):
         "-t", "manager_lock,unlocked,manager_queue", "-m", "spawn", "-s", "64",
         "--procs", "2,4", "--quick", "-o", str(output),
     ]  # fmt: skip
-    # A session of its own: the signal goes to the whole process group, as Ctrl-C does.
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
-    try:
-        _wait_for_cells(output, 2)
-        os.killpg(process.pid, signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    assert process.returncode == 130, stderr
+    returncode, stderr, session = interrupt_after_cells(command, output, 2, signal.SIGINT)
+    assert returncode == 130, stderr
     assert "Traceback" not in stderr
     deadline = time.monotonic() + 5  # exited processes may take a moment to be reaped
-    while (left := [p for p in psutil.process_iter() if _in_session(p, process.pid)]) and (
+    while (left := [p for p in psutil.process_iter() if _in_session(p, session)]) and (
         time.monotonic() < deadline
     ):
         time.sleep(0.1)

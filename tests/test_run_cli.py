@@ -128,6 +128,26 @@ def test_suite_file_and_flags_that_override_it(tmp_path):
     )
 
 
+def interrupt_after_cells(command: list[str], output: Path, cells: int, signal_number):
+    """Run `command`, signal its process group once `output` holds `cells` cells, let it end.
+
+    Returns (exit status, stderr, session id): the session holds every process of the run.
+    """
+    # A session of its own: the signal goes to the whole process group, as Ctrl-C does.
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        _wait_for_cells(output, cells)
+        os.killpg(process.pid, signal_number)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return process.returncode, stderr, process.pid
+
+
 def _wait_for_cells(path: Path, count: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -158,19 +178,8 @@ def test_interrupt_keeps_finished_cells_and_resume_completes(tmp_path, signal_nu
         "-o",
         str(output),
     ]
-    # A session of its own: the signal goes to the whole process group, as Ctrl-C does.
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
-    try:
-        _wait_for_cells(output, 2)
-        os.killpg(process.pid, signal_number)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    assert process.returncode == 130, stderr
+    returncode, stderr, _ = interrupt_after_cells(command, output, 2, signal_number)
+    assert returncode == 130, stderr
     assert "--resume" in stderr and "Traceback" not in stderr
     time.sleep(0.5)
     assert not [

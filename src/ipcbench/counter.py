@@ -16,14 +16,14 @@ This module is imported by spawned children: standard library and light modules 
 from time import perf_counter
 
 from ipcbench.child import prepare_child
+from ipcbench.crew import Crew
 from ipcbench.patterns import DataError
 from ipcbench.session import Bench
-from ipcbench.transports.base import stop_process
 
 KEY = "count"
 
 
-def increment(variant: str, shared, lock, control, cpus) -> None:
+def increment(control, cpus, number: int, variant: str, shared, lock) -> None:
     """An incrementer's entry point: on `add K`, K increments, then `done`."""
     prepare_child(cpus)
     try:
@@ -57,7 +57,7 @@ class CounterBench(Bench):
         self.variant = cell.transport
         self.inner_loops = cell.procs
         self.manager = self.shared = self.lock = None
-        self.workers: list = []  # (process, control connection)
+        self.workers = Crew()
 
     def open(self) -> None:
         if self.variant == "manager_lock":
@@ -69,17 +69,13 @@ class CounterBench(Bench):
         else:
             locked = self.variant == "value_lock"
             self.shared = self.context.Value("q", 0, lock=locked)
-        for number, cpus in enumerate(self.child_cpus):
-            control, child_control = self.context.Pipe()
-            process = self.context.Process(
-                target=increment,
-                args=(self.variant, self.shared, self.lock, child_control, cpus),
-                name=f"ipcbench-counter-{number}",
-                daemon=True,
-            )
-            self.workers.append((process, control))
-            process.start()
-            child_control.close()
+        self.workers.start(
+            self.context,
+            increment,
+            (self.variant, self.shared, self.lock),
+            self.child_cpus,
+            "ipcbench-counter",
+        )
 
     @property
     def count(self) -> int:
@@ -106,27 +102,17 @@ class CounterBench(Bench):
     def _run(self, loops: int) -> tuple[float, int]:
         """(seconds for `loops` increments by every process, increments lost)."""
         self._reset()
-        command = b"add %d" % loops
         start = perf_counter()
-        for _, control in self.workers:
-            control.send_bytes(command)
-        for _, control in self.workers:
-            if control.recv_bytes() != b"done":
-                raise DataError("an incrementer answered something other than done")
+        self.workers.tell(b"add %d" % loops)
+        replies = self.workers.replies()
         elapsed = perf_counter() - start
+        if any(reply != b"done" for reply in replies):
+            raise DataError("an incrementer answered something other than done")
         return elapsed, loops * len(self.workers) - self.count
 
     def close(self, intact: bool) -> None:
         try:
-            for _, control in self.workers:
-                try:
-                    control.send_bytes(b"exit")
-                except OSError:
-                    pass  # that worker is gone already
-                control.close()
-            for process, _ in self.workers:
-                stop_process(process)
-            self.workers.clear()
+            self.workers.stop()
         finally:
             if self.manager is not None:
                 self.shared = self.lock = None  # proxies first, or they outlive the server

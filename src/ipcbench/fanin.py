@@ -14,10 +14,10 @@ from collections import Counter
 from time import perf_counter
 
 from ipcbench.child import prepare_child
+from ipcbench.crew import Crew
 from ipcbench.patterns import DataError
 from ipcbench.payloads import random_bytes
 from ipcbench.session import MIN_CAPACITY, Bench
-from ipcbench.transports.base import stop_process
 
 
 def checked_payload(producer: int, number: int, size: int) -> bytes:
@@ -25,7 +25,7 @@ def checked_payload(producer: int, number: int, size: int) -> bytes:
     return random_bytes(size, 1 + producer * 1_000_003 + number)
 
 
-def produce(channel, control, producer: int, size: int, cpus) -> None:
+def produce(control, cpus, producer: int, channel, size: int) -> None:
     """A producer's entry point: on `send N` send N payloads, on `verify N` N checked ones."""
     prepare_child(cpus)
     send, payload = channel.send, random_bytes(size, producer)
@@ -52,32 +52,22 @@ class FanIn(Bench):
         self.transport_class = transport_class
         self.inner_loops = cell.procs
         self.channel = None
-        self.producers: list = []  # (process, control connection)
+        self.producers = Crew()
 
     def open(self) -> None:
         size = self.cell.size
         self.channel = self.transport_class().open_fanin(
             self.context, max(size, MIN_CAPACITY), self.parent_cpus
         )
-        for producer, cpus in enumerate(self.child_cpus):
-            control, child_control = self.context.Pipe()
-            process = self.context.Process(
-                target=produce,
-                args=(self.channel, child_control, producer, size, cpus),
-                name=f"ipcbench-producer-{producer}",
-                daemon=True,
-            )
-            self.producers.append((process, control))
-            process.start()
-            child_control.close()
+        self.producers.start(
+            self.context, produce, (self.channel, size), self.child_cpus, "ipcbench-producer"
+        )
         self.verify()
 
     def time(self, loops: int) -> float:
         recv, size = self.channel.recv, self.cell.size
-        command = b"send %d" % loops
         start = perf_counter()
-        for _, control in self.producers:
-            control.send_bytes(command)
+        self.producers.tell(b"send %d" % loops)
         for _ in range(loops * len(self.producers)):
             if len(recv()) != size:
                 raise DataError(f"a message of length {size} arrived with another length")
@@ -85,8 +75,7 @@ class FanIn(Bench):
 
     def verify(self, messages: int = 3) -> None:
         """Distinct payloads from every producer: all must arrive, whole, once."""
-        for _, control in self.producers:
-            control.send_bytes(b"verify %d" % messages)
+        self.producers.tell(b"verify %d" % messages)
         received = Counter(
             bytes(self.channel.recv()) for _ in range(messages * len(self.producers))
         )
@@ -107,15 +96,7 @@ class FanIn(Bench):
             if intact:
                 self.verify()  # still intact after the timed runs?
         finally:
-            for _, control in self.producers:
-                try:
-                    control.send_bytes(b"exit")
-                except OSError:
-                    pass  # that producer is gone already
-                control.close()
-            for process, _ in self.producers:
-                stop_process(process)
-            self.producers.clear()
+            self.producers.stop()
             if self.channel is not None:
                 self.channel.close()
                 self.channel = None

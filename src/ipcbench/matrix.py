@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from ipcbench.payloads import KINDS
 from ipcbench.sizes import format_size, parse_size
+from ipcbench.transports.base import MP_METHODS
 
 METHODS = ("fork", "spawn", "forkserver", "exec", "none")
-MP_METHODS = ("fork", "spawn", "forkserver")
 PLACEMENTS = ("split", "same", "free")
 DEFAULT_SIZES = (64, 4 << 10, 64 << 10, 1 << 20)
 DEFAULT_PROCS = (1, 2, 4)
@@ -118,8 +118,7 @@ class Cell:
 
     @property
     def name(self) -> str:
-        size = format_size(self.size) if self.size else "0B"
-        axes = [self.pattern, self.transport, self.method, size, self.placement]
+        axes = [self.pattern, self.transport, self.method, format_size(self.size), self.placement]
         if self.kind != "bytes":
             axes.append(self.kind)
         if self.procs != 1:
