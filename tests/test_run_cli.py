@@ -326,3 +326,21 @@ def test_cpu_time_per_message_is_recorded_beside_wall_time(small_result):
     null = frame[(frame.transport == "null") & (frame.pattern == "pingpong")]
     assert (null["cpu_us_per_message"] < 3 * null["median"] * 1e6).all()
     assert "CPU µs/msg" in run_cli("show", small_result).stdout
+
+
+def test_broken_fanin_channels_fail_their_cells(tmp_path):
+    output = tmp_path / "broken-fanin.json"
+    completed = run_cli(
+        "run", "-p", "fanin", "-t", "broken_fanin_duplicate,broken_fanin_drop,mp_queue",
+        "-m", "fork,spawn", "-s", "64", "--procs", "2", "--quick", "--cell-timeout", "3",
+        "-o", output, check=False, env=with_plugins(),
+    )  # fmt: skip
+    assert completed.returncode == 1, completed.stderr
+    assert "Traceback" not in completed.stderr
+    result = results.load(output)
+    assert {b.get_metadata()["transport"] for b in result.benchmarks} == {"mp_queue"}
+    for method in ("fork", "spawn"):
+        duplicated = result.failed[f"fanin/broken_fanin_duplicate/{method}/64B/split/procs=2"]
+        assert "DataError" in duplicated and "did not arrive intact" in duplicated
+        dropped = result.failed[f"fanin/broken_fanin_drop/{method}/64B/split/procs=2"]
+        assert "CellTimeout" in dropped

@@ -4,7 +4,7 @@ fanin's producers and counter's incrementers are started once, before the clock,
 to work (`tell`), so that the timed runs hold no process start-up.
 """
 
-from ipcbench.transports.base import stop_process
+from ipcbench.transports.base import stop_processes
 
 
 class Crew:
@@ -44,6 +44,5 @@ class Crew:
             except OSError:
                 pass  # that member is gone already
             control.close()
-        for process, _ in self.members:
-            stop_process(process)
+        stop_processes([process for process, _ in self.members])
         self.members.clear()

@@ -44,6 +44,8 @@ def produce(control, cpus, producer: int, channel, size: int) -> None:
         pass  # the consumer went away
     finally:
         control.close()
+        # Without waiting to flush what a consumer that stopped reading will never take.
+        channel.close()
 
 
 class FanIn(Bench):

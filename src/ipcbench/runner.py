@@ -521,6 +521,9 @@ def _start_watchdog(seconds: float, failure_file: str) -> None:
 
 
 def _failure_reason(error: BaseException) -> str:
+    if isinstance(error, CellTimeout) and error.__context__ is not None:
+        # The time ran out while cleaning up after the real failure: report that one.
+        return _failure_reason(error.__context__) + " (and cleanup then timed out)"
     if isinstance(error, KeyboardInterrupt | SystemExit):
         return "interrupted"
     text = str(error).splitlines()[0] if str(error) else ""

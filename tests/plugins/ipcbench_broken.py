@@ -94,3 +94,43 @@ class FailsToOpen(Transport):
 
     def open(self, ctx, capacity, child_cpus):
         raise ValueError(f"cannot hold a {capacity}-byte message")
+
+
+class BrokenProducerChannel:
+    """A shared fanin queue whose producers' send() goes wrong after MID_CELL messages."""
+
+    def __init__(self, queue, fault: str) -> None:
+        self.queue, self.fault, self.sent = queue, fault, 0
+        self.recv = queue.get
+
+    def send(self, data) -> None:
+        self.sent += 1
+        if self.sent > MID_CELL and self.fault == "drop":
+            return
+        self.queue.put(bytes(data))
+        if self.sent > MID_CELL and self.fault == "duplicate":
+            self.queue.put(bytes(data))
+
+    def close(self) -> None:
+        self.queue.cancel_join_thread()
+        self.queue.close()
+
+    def __reduce__(self):
+        return BrokenProducerChannel, (self.queue, self.fault)
+
+
+class _BrokenFanin(Transport):
+    fault = ""
+    methods = ("fork", "spawn")
+    patterns = ("fanin",)
+
+    def open_fanin(self, ctx, capacity, helper_cpus):
+        return BrokenProducerChannel(ctx.Queue(), self.fault)
+
+
+class FaninDuplicate(_BrokenFanin):
+    name, summary, fault = "broken_fanin_duplicate", "producers send twice", "duplicate"
+
+
+class FaninDrop(_BrokenFanin):
+    name, summary, fault = "broken_fanin_drop", "producers stop sending", "drop"

@@ -11,6 +11,7 @@ An endpoint moves whole messages:
                  unlinked, manager servers shut down; safe to call twice and after errors
 """
 
+import time
 from typing import ClassVar, Protocol
 
 from ipcbench import child
@@ -87,12 +88,25 @@ def start_child(ctx, child_endpoint, child_cpus):
 
 def stop_process(process) -> None:
     """Join a child that was asked to exit; terminate, then kill, one that does not."""
-    process.join(CHILD_EXIT_GRACE)
-    if process.is_alive():
-        process.terminate()
-        process.join(CHILD_EXIT_GRACE)
-    if process.is_alive():
-        process.kill()
-        process.join()
-    if hasattr(process, "close"):
-        process.close()
+    stop_processes([process])
+
+
+def stop_processes(processes) -> None:
+    """stop_process for several children at once: they share each grace period."""
+    _join_all(processes, CHILD_EXIT_GRACE)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    _join_all(processes, CHILD_EXIT_GRACE)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+            process.join()
+        if hasattr(process, "close"):
+            process.close()
+
+
+def _join_all(processes, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
