@@ -104,9 +104,9 @@ def test_all_selects_every_available_transport_and_the_default_set_is_smaller():
         def unavailable_reason(cls):
             return "needs a package that is not installed"
 
-    from ipcbench.transports import BUILTIN, Registry
+    from ipcbench.transports import Registry, builtin
 
-    extended = Registry((*BUILTIN, Extra, Missing))
+    extended = Registry((*builtin(), Extra, Missing))
     default = {c.transport for c in build_cells(Selection(), extended, 2)}
     everything = {c.transport for c in build_cells(Selection(transports=("all",)), extended, 2)}
     assert "extra" not in default and "extra" in everything and default < everything

@@ -59,6 +59,9 @@ class CounterBench(Bench):
         self.manager = self.shared = self.lock = None
         self.workers = Crew()
 
+    def child_modules(self) -> tuple[str, ...]:
+        return ("ipcbench.child", __name__)
+
     def open(self) -> None:
         if self.variant == "manager_lock":
             from ipcbench.transports.manager_queue import start_manager

@@ -17,7 +17,7 @@ from ipcbench.child import prepare_child
 from ipcbench.crew import Crew
 from ipcbench.patterns import DataError
 from ipcbench.payloads import random_bytes
-from ipcbench.session import MIN_CAPACITY, Bench
+from ipcbench.session import MIN_CAPACITY, Bench, channel_modules
 
 
 def checked_payload(producer: int, number: int, size: int) -> bytes:
@@ -55,6 +55,9 @@ class FanIn(Bench):
         self.inner_loops = cell.procs
         self.channel = None
         self.producers = Crew()
+
+    def child_modules(self) -> tuple[str, ...]:
+        return (*channel_modules(self.transport_class), __name__)
 
     def open(self) -> None:
         size = self.cell.size

@@ -34,6 +34,9 @@ class PoolBench(Bench):
             # A few chunks for every worker, or a run would time one chunk, not a pool at work.
             self.min_loops = 4 * cell.procs * cell.chunksize
 
+    def child_modules(self) -> tuple[str, ...]:
+        return ("ipcbench.child", __name__)
+
     def open(self) -> None:
         # Each worker may run on any CPU of the children's placement: a Pool does not say
         # which worker is which.

@@ -50,13 +50,14 @@ def describe_placement(parent: set[int] | None, children: list[set[int] | None])
     return f"parent on CPU {min(parent)}, children on CPUs {cpus}"
 
 
-def start_context(method: str):
+def start_context(method: str, child_modules: tuple[str, ...] = ("ipcbench.child",)):
     if method not in MP_METHODS:
         return None  # exec and in-process transports start no multiprocessing child
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        # Children forked from the server then need no import of their own.
-        context.set_forkserver_preload(["ipcbench.child"])
+        # Children forked from the server then need no import of their own: what forkserver
+        # is for. (A spawned child imports them: that is part of what spawn costs.)
+        context.set_forkserver_preload(list(child_modules))
     return context
 
 
@@ -103,6 +104,11 @@ def open_bench(cell: Cell, registry) -> "Bench":
     raise ValueError(f"unknown pattern {cell.pattern!r}")
 
 
+def channel_modules(transport_class) -> tuple[str, ...]:
+    """What a child serving a transport's channel imports."""
+    return ("ipcbench.child", "ipcbench.payloads", transport_class.__module__)
+
+
 class Bench:
     """What a worker drives for one cell: `with bench: bench.time(loops)`.
 
@@ -124,7 +130,7 @@ class Bench:
         if self.parent_cpus:
             os.sched_setaffinity(0, self.parent_cpus)
         try:
-            self.context = start_context(self.cell.method)
+            self.context = start_context(self.cell.method, self.child_modules())
             self.open()
         except BaseException as error:
             self.__exit__(type(error), error, error.__traceback__)
@@ -139,6 +145,10 @@ class Bench:
 
     def describe_placement(self) -> str:
         return describe_placement(self.parent_cpus, self.child_cpus)
+
+    def child_modules(self) -> tuple[str, ...]:
+        """What the children import to do their work (a forkserver preloads it)."""
+        return ("ipcbench.child",)
 
     def open(self) -> None:
         raise NotImplementedError
@@ -167,6 +177,9 @@ class Session(Bench):
         self.transport_class = transport_class
         self.endpoint = self.channel = None
         self._timed_loop = TIMED_LOOPS[cell.pattern]
+
+    def child_modules(self) -> tuple[str, ...]:
+        return channel_modules(self.transport_class)
 
     def open(self) -> None:
         self.endpoint = self.transport_class().open(

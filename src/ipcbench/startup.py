@@ -16,7 +16,7 @@ from time import perf_counter
 from ipcbench import child
 from ipcbench.patterns import DataError
 from ipcbench.payloads import random_bytes
-from ipcbench.session import MIN_CAPACITY, Bench
+from ipcbench.session import MIN_CAPACITY, Bench, channel_modules
 from ipcbench.stopping import held_while_starting_children
 
 
@@ -60,6 +60,9 @@ class ChannelStartup(Bench):
         self.transport_class = transport_class
         self.payload = random_bytes(cell.size)
         self.first_messages: list[float] = []
+
+    def child_modules(self) -> tuple[str, ...]:
+        return channel_modules(self.transport_class)
 
     def open(self) -> None:
         self._start_to_first_reply()  # the first start pays for one-off imports: warm them up
