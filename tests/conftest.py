@@ -49,6 +49,45 @@ def small_result(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def patterns_result(tmp_path_factory) -> Path:
+    """A real quick run of the startup, fanin, pool and counter patterns (fork, 64 B, 1 and 2
+    processes, chunksizes 1 and 4), plus the bare process under spawn, forkserver and exec
+    appended (the start-up ratios need them; the rest under spawn would double the time)."""
+    path = tmp_path_factory.mktemp("patterns") / "patterns.json"
+    run_cli(
+        "run",
+        "-p",
+        "startup,fanin,pool,counter",
+        "-t",
+        "process,os_pipe,mp_queue,apply,map,value_lock,unlocked",
+        "-m",
+        "fork",
+        "-s",
+        "64",
+        "--procs",
+        "1,2",
+        "--chunksizes",
+        "1,4",
+        "--quick",
+        "-o",
+        path,
+    )
+    run_cli(
+        "run",
+        "-p",
+        "startup",
+        "-t",
+        "process",
+        "-m",
+        "spawn,forkserver,exec",
+        "--quick",
+        "--append",
+        path,
+    )
+    return path
+
+
 def _shm_entries() -> set[str]:
     return set(os.listdir(SHM)) if SHM.is_dir() else set()
 

@@ -58,6 +58,16 @@ def scale_values(data: dict, name: str, factor: float) -> None:
             run["values"] = [value * factor for value in run["values"]]
 
 
+def set_run_metadata(data: dict, name: str, **values) -> None:
+    """Give every run of one cell these metadata values. pyperf hoists metadata that all runs
+    share into the benchmark's, so the keys are set wherever the file holds them."""
+    bench = benchmark(data, name)
+    places = [bench["metadata"], *(run["metadata"] for run in bench["runs"] if "metadata" in run)]
+    for place in places:
+        if any(key in place for key in values):
+            place.update(values)
+
+
 BAD_FILES = {
     # name -> (how to make the file from a real one, words the one-line error must contain)
     "missing": (None, "no such file"),

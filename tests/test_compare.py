@@ -15,6 +15,9 @@ from results_helpers import (
     second_result,
 )
 
+from ipcbench import load_results
+from ipcbench.matrix import Cell
+
 
 @pytest.fixture(scope="module")
 def second(tmp_path_factory):
@@ -110,7 +113,8 @@ def test_markdown_and_csv(small_result, second):
     md = run_cli("compare", small_result, second, "--format", "md").stdout
     assert "### Machines" in md and "### Cells" in md
     table = [line for line in md.splitlines() if line.startswith(f"| {SHARED_CELL} |")]
-    assert len(table) == 1 and table[0].count("|") == 6
+    # cell, small, its CPU µs/msg, second, its CPU µs/msg, ratio, significance
+    assert len(table) == 1 and table[0].count("|") == 8
 
     text = run_cli("compare", small_result, second, "--format", "csv").stdout
     rows = list(csv.DictReader(io.StringIO(text)))
@@ -163,3 +167,109 @@ def test_bad_input_is_one_line_naming_the_file(small_result, tmp_path, kind):
         lines = completed.stderr.splitlines()
         assert len(lines) == 1 and "Traceback" not in completed.stderr, completed.stderr
         assert str(path) in lines[0] and expected in lines[0], lines[0]
+
+
+# -- procs and chunksize, CPU time per message ---------------------------------------------------
+
+PROCS_CELL = "fanin/os_pipe/fork/64B/split/procs=2"
+CHUNK_CELL = "pool/map/fork/64B/split/procs=2/chunksize=4"
+
+
+def test_procs_and_chunksize_cells_are_aligned_apart(patterns_result, tmp_path):
+    """One fanin cell with 2 producers and one pool cell with chunksize 4 made 3x slower: only
+    those two cells move, not their neighbours on the other procs or chunksize."""
+
+    def slower(data):
+        scale_values(data, PROCS_CELL, 3.0)
+        scale_values(data, CHUNK_CELL, 3.0)
+
+    edited = edited_copy(patterns_result, tmp_path / "edited.json", slower)
+    data = compare_json(patterns_result, edited)
+    names = [cell["name"] for cell in data["cells"]]
+    assert len(names) == len(set(names)) == len(load_results([patterns_result]))
+    assert data["only_in_some"] == []
+    for cell in data["cells"]:
+        assert cell["name"] == Cell(**_cell_axes(cell)).name
+        ratio = cell["files"]["edited"]["ratio"]
+        assert ratio == pytest.approx(3.0 if cell["name"] in (PROCS_CELL, CHUNK_CELL) else 1.0)
+    fanin = [c for c in data["cells"] if c["pattern"] == "fanin" and c["transport"] == "os_pipe"]
+    assert sorted(c["procs"] for c in fanin) == [1, 2]
+    text = run_cli("compare", patterns_result, edited).stdout
+    assert any(line.startswith(CHUNK_CELL + " ") for line in text.splitlines())
+    rows = list(
+        csv.DictReader(
+            io.StringIO(run_cli("compare", patterns_result, edited, "--format", "csv").stdout)
+        )
+    )
+    chunked = [r for r in rows if r["transport"] == "map" and r["chunksize"] == "4"]
+    assert len(chunked) == 2 * 2  # procs 1 and 2, once per file
+
+
+def _cell_axes(cell: dict) -> dict:
+    return {
+        "pattern": cell["pattern"],
+        "transport": cell["transport"],
+        "method": cell["method"],
+        "size": cell["size_bytes"],
+        "placement": cell["placement"],
+        "kind": cell["kind"],
+        "procs": cell["procs"],
+        "chunksize": cell["chunksize"],
+    }
+
+
+def test_files_without_procs_and_chunksize_align_with_new_ones(small_result, tmp_path):
+    """A file written before the axes existed (no procs or chunksize keys) means 1 and 1."""
+
+    def without_axes(data):
+        places = [data["metadata"]]
+        for bench in data["benchmarks"]:
+            places.append(bench["metadata"])
+            places += [run["metadata"] for run in bench["runs"] if "metadata" in run]
+        for place in places:
+            place.pop("procs", None)
+            place.pop("chunksize", None)
+
+    old = edited_copy(small_result, tmp_path / "old.json", without_axes)
+    assert "procs" not in old.read_text()
+    data = compare_json(old, small_result)
+    assert data["only_in_some"] == []
+    assert len(data["cells"]) == len(load_results([small_result]))
+    assert all(cell["files"]["small"]["ratio"] == pytest.approx(1.0) for cell in data["cells"])
+
+
+def test_cpu_time_per_message_beside_the_medians(small_result, second):
+    frame = load_results([small_result])
+    expected = frame.set_index(["pattern", "transport", "method", "size_bytes"])
+    data = compare_json(small_result, second)
+    for cell in data["cells"]:
+        cpu = cell["files"]["small"]["cpu_us_per_message"]
+        key = (cell["pattern"], cell["transport"], cell["method"], cell["size_bytes"])
+        assert cpu == pytest.approx(expected.loc[key, "cpu_us_per_message"]) and cpu > 0
+
+    lines = run_cli("compare", small_result, second).stdout.splitlines()
+    header = next(line for line in lines if line.startswith("cell "))
+    assert header.split() == [
+        "cell", "small", "(baseline)", "CPU", "µs/msg", "second", "CPU", "µs/msg",
+        "second/small", "significance",
+    ]  # fmt: skip
+    row = next(line for line in lines if line.startswith(SHARED_CELL + " ")).split()
+    shown = float(row[3])  # small's CPU µs/msg, after "41.3 µs"
+    assert shown == pytest.approx(
+        expected.loc[("pingpong", "os_pipe", "fork", 64)].cpu_us_per_message, rel=0.01
+    )
+
+    md = run_cli("compare", small_result, second, "--format", "md").stdout
+    assert "| cell | small (baseline) | CPU µs/msg | second | CPU µs/msg |" in md
+    rows = list(
+        csv.DictReader(
+            io.StringIO(run_cli("compare", small_result, second, "--format", "csv").stdout)
+        )
+    )
+    assert all(float(r["cpu_us_per_message"]) > 0 for r in rows)
+
+
+def test_no_cpu_column_without_cpu_figures(patterns_result):
+    out = run_cli("compare", patterns_result, patterns_result).stdout
+    assert "CPU µs/msg" not in out
+    assert "startup/process/spawn/0B/split" in out and " ms " in out

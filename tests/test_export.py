@@ -1,5 +1,7 @@
 """`python -m ipcbench export`: the tidy frame as CSV, read back with pandas."""
 
+import io
+
 import pandas as pd
 import pytest
 from conftest import run_cli
@@ -59,3 +61,29 @@ def test_bad_input_is_one_line_and_writes_nothing(small_result, tmp_path, kind):
     assert len(lines) == 1 and "Traceback" not in completed.stderr, completed.stderr
     assert str(path) in lines[0] and expected in lines[0], lines[0]
     assert list(output.parent.iterdir()) == []
+
+
+def test_new_pattern_columns_round_trip(patterns_result):
+    text = run_cli("export", patterns_result).stdout
+    exported = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+    frame = load_results([patterns_result])
+    assert len(exported) == len(frame)
+    keys = ["pattern", "transport", "method", "size_bytes", "procs", "chunksize"]
+    exported = exported.set_index(keys).sort_index()
+    frame = frame.set_index(keys).sort_index()
+    assert list(exported.index) == list(frame.index)  # procs and chunksize keep cells apart
+    assert set(exported.index.get_level_values("chunksize")) == {1, 4}
+    assert exported["per_second"].to_numpy() == pytest.approx(frame["per_second"].to_numpy())
+    startup = exported.xs(("startup", "os_pipe"), level=("pattern", "transport"))
+    assert (startup["first_message_us"] > 0).all()
+    counter = exported.xs("counter", level="pattern")
+    assert (counter["updates"] > 0).all() and (counter["lost_updates"] >= 0).all()
+    assert list(counter["lost_updates"]) == list(
+        frame.xs("counter", level="pattern")["lost_updates"]
+    )
+    fanin = exported.xs("fanin", level="pattern")
+    assert fanin["throughput_MBps"].to_numpy() == pytest.approx(
+        64 / fanin["median"].to_numpy() / 1e6
+    )
+    pool = exported.xs("pool", level="pattern")
+    assert pool["throughput_MBps"].isna().all() and pool["cpu_us_per_message"].isna().all()

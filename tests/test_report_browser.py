@@ -24,6 +24,14 @@ def report(small_result, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def patterns_report(small_result, patterns_result, tmp_path_factory) -> Path:
+    """An old-style file (pingpong, stream) and one with startup, fanin, pool and counter."""
+    path = tmp_path_factory.mktemp("browser-patterns") / "index.html"
+    run_cli("report", small_result, patterns_result, "-o", path)
+    return path
+
+
 @pytest.fixture
 def browser():
     """A fresh headless Chromium with its own profile, quit and cleaned up whatever happens."""
@@ -80,24 +88,38 @@ def _wait_until_gone(before: set[int]) -> None:
     assert not left, f"chromium processes left behind: {sorted(left)}"
 
 
-def test_report_in_a_real_browser(report, browser):
-    browser.get(report.as_uri())
+def _open(browser, page: Path, figures: int) -> None:
+    """Load the page; every figure must decode, and nothing may be fetched."""
+    browser.get(page.as_uri())
     assert browser.title == "ipcbench report"
-
-    # Every figure decoded into a real picture.
     images = browser.execute_script(
         "return Array.from(document.images).map("
         "  i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight]);"
     )
-    assert len(images) == 9  # as in test_report: one per figure
+    assert len(images) == figures
     for alt, complete, width, height in images:
         assert complete and width > 0 and height > 0, f"image {alt!r} did not decode"
-
-    # Self-contained: the page fetched nothing beyond itself.
     resources = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name);"
     )
     assert resources == []
+
+
+def _no_console_errors(browser) -> None:
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [], errors
+
+
+def _screenshot(browser, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = browser.execute_script("return document.body.scrollHeight")
+    browser.set_window_size(1400, min(height + 100, 12000))
+    assert browser.save_screenshot(str(ARTIFACTS / name))
+    assert (ARTIFACTS / name).stat().st_size > 10_000
+
+
+def test_report_in_a_real_browser(report, browser):
+    _open(browser, report, figures=9)  # as in test_report: one per figure
 
     for section in SECTIONS:
         element = browser.find_element("id", section)
@@ -117,11 +139,34 @@ def test_report_in_a_real_browser(report, browser):
     )
     assert len(medians) > 10 and medians == sorted(medians)
 
-    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
-    assert errors == [], errors
+    _no_console_errors(browser)
+    _screenshot(browser, "report.png")
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    height = browser.execute_script("return document.body.scrollHeight")
-    browser.set_window_size(1400, min(height + 100, 12000))
-    assert browser.save_screenshot(str(ARTIFACTS / "report.png"))
-    assert (ARTIFACTS / "report.png").stat().st_size > 10_000
+
+def test_pattern_sections_in_a_real_browser(patterns_report, browser):
+    # small: latency, throughput, CPU, methods; patterns: startup, fanin, pool.
+    _open(browser, patterns_report, figures=7)
+    for section, heading in (
+        ("startup", "Process start-up"),
+        ("fanin", "Fan-in: several producers, one consumer"),
+        ("pool", "multiprocessing.Pool: time per task"),
+        ("counter", "Shared counter: speed and lost updates"),
+    ):
+        element = browser.find_element("id", section)
+        assert element.is_displayed() and element.text.startswith(heading), section
+        # The navigation leads there.
+        link = browser.find_element("css selector", f'nav a[href="#{section}"]')
+        assert link.is_displayed()
+    startup = browser.find_element("id", "startup").text
+    assert "spawn costs" in startup and "× fork here" in startup
+    # The counter's finding is stated at the top, beside the answer, and looks like a warning.
+    warning = browser.find_element("css selector", "#answer p.warning")
+    assert warning.is_displayed() and "unlocked" in warning.text
+    colour = warning.value_of_css_property("background-color")
+    assert colour not in ("rgba(0, 0, 0, 0)", "transparent")
+    # Each figure of a section sits in that section, under its own table.
+    for name in ("startup", "fanin", "pool"):
+        figure = browser.find_element("css selector", f"#{name} figure#{name}-patterns img")
+        assert figure.size["width"] > 300
+    _no_console_errors(browser)
+    _screenshot(browser, "report-patterns.png")

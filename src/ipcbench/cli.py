@@ -125,7 +125,8 @@ def _add_report_arguments(parser) -> None:
     parser.description = (
         "Write one self-contained HTML file (images embedded, no network access needed): machine "
         "facts, the fastest transport per pattern and size, latency and throughput plots, the "
-        "start-method heatmap, a cross-machine heatmap for several files, and the full table."
+        "start-method heatmap, sections for startup, fanin, pool and counter cells where the "
+        "files have them, a cross-machine heatmap for several files, and the full table."
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="result files")
     parser.add_argument(
@@ -148,7 +149,7 @@ def _add_report_arguments(parser) -> None:
     )
     parser.add_argument(
         "--figure",
-        choices=("latency", "throughput", "methods", "cpu", "machines"),
+        choices=("latency", "throughput", "methods", "cpu", "startup", "fanin", "pool", "machines"),
         help="write just this figure (as in the report) to -o FILE.png/.svg instead of the HTML",
     )
 

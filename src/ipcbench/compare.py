@@ -1,10 +1,14 @@
 """Compare result files cell by cell: ratios to a baseline, significance, regressions.
 
-Cells are aligned by (pattern, transport, method, size, placement, kind). The ratio is always
-`time / baseline time` on the medians (pyperf stores seconds per round trip or per message), so
-a ratio above 1 is slower for both patterns. Significance comes from a two-sided Mann-Whitney U
-test on the raw values: it assumes no normal distribution (timings are skewed, with a long slow
-tail) and copes with unequal sample counts, which pyperf's own t-test does not.
+Cells are aligned by (pattern, transport, method, size, placement, kind, procs, chunksize);
+files from before the procs and chunksize axes load with both at 1, so they align with the cells
+of newer files at those values. The ratio is always `time / baseline time` on the medians
+(pyperf stores seconds per round trip, message, task, process or increment), so a ratio above 1
+is slower for every pattern, rates included. CPU time per message (pingpong, stream) is shown
+beside each median but takes no part in the ratio or the test. Significance comes from a
+two-sided Mann-Whitney U test on the raw values: it assumes no normal distribution (timings are
+skewed, with a long slow tail) and copes with unequal sample counts, which pyperf's own t-test
+does not.
 
 `report` reuses `load_inputs` and `compare` so both commands agree on every number.
 """
@@ -19,9 +23,9 @@ from pathlib import Path
 
 from ipcbench.errors import UsageError
 from ipcbench.results import ResultFile, ResultFileError, frame_of, load
-from ipcbench.tables import format_figure, render
+from ipcbench.tables import cell_sort_key, format_figure, render
 
-KEY = ("pattern", "transport", "method", "size_bytes", "placement", "kind")
+KEY = ("pattern", "transport", "method", "size_bytes", "placement", "kind", "procs", "chunksize")
 ALPHA = 0.05
 FORMATS = ("text", "md", "csv", "json")
 
@@ -119,6 +123,7 @@ class CellComparison:
     ratios: list
     p_values: list
     verdicts: list  # "baseline", "slower", "faster", "same", "n/a" (too few values), None
+    cpu_us: list = field(default_factory=list)  # CPU µs per message; None: not measured
 
     @property
     def name(self) -> str:
@@ -146,7 +151,11 @@ def compare(inputs: Inputs, baseline: int = 0, fail_above_pct: float | None = No
     frame = inputs.frame
     labels = inputs.labels
     by_file = [
-        {tuple(row[k] for k in KEY): row for _, row in frame[frame["machine"] == label].iterrows()}
+        {
+            tuple(_plain(row[k]) for k in KEY): row
+            # records, not iterrows: a dict per row is several times cheaper than a Series
+            for row in frame[frame["machine"] == label].to_dict("records")
+        }
         for label in labels
     ]
     all_keys = sorted(set().union(*by_file), key=cell_sort_key)
@@ -167,7 +176,10 @@ def compare(inputs: Inputs, baseline: int = 0, fail_above_pct: float | None = No
                 cell.ratios.append(None)
                 cell.p_values.append(None)
                 cell.verdicts.append(None)
+                cell.cpu_us.append(None)
                 continue
+            cpu = row["cpu_us_per_message"]
+            cell.cpu_us.append(None if _missing(cpu) else float(cpu))
             cell.medians.append(float(row["median"]))
             cell.ratios.append(float(row["median"]) / float(base["median"]))
             if index == baseline:
@@ -249,22 +261,6 @@ def _geomeans(cells: list[CellComparison], files: int) -> dict[str, list]:
     return means
 
 
-def cell_sort_key(key: tuple):
-    from ipcbench.matrix import METHODS, PATTERNS
-
-    pattern, transport, method, size, placement, kind = key
-    return (
-        PATTERNS.index(pattern) if pattern in PATTERNS else len(PATTERNS),
-        pattern,
-        transport,
-        METHODS.index(method) if method in METHODS else len(METHODS),
-        method,
-        size,
-        placement,
-        kind,
-    )
-
-
 def _cell_name(key: tuple) -> str:
     from ipcbench.matrix import Cell
 
@@ -322,6 +318,14 @@ LEGEND = (
     f"significance: two-sided Mann-Whitney U on the raw values, p < {ALPHA}; "
     "n/a = too few values for the test to ever reach that level"
 )
+CPU_LEGEND = (
+    "; CPU µs/msg = CPU time (user + system) of parent and child per round trip or message "
+    "(pingpong, stream), beside the median, not part of the ratio"
+)
+
+
+def _legend(comparison: Comparison) -> str:
+    return LEGEND + (CPU_LEGEND if _has_cpu(comparison) else "")
 
 
 def _figure(cell: CellComparison, index: int) -> str:
@@ -348,20 +352,35 @@ def _verdict_text(cell: CellComparison, index: int) -> str:
     return f"{verdict} (p={p_value:.3f})"
 
 
+def _cpu_text(cell: CellComparison, index: int) -> str:
+    micros = cell.cpu_us[index]
+    return "-" if micros is None else format_figure("pingpong", 0, micros / 1e6, 0.0).split()[0]
+
+
+def _has_cpu(comparison: Comparison) -> bool:
+    return any(micros is not None for cell in comparison.cells for micros in cell.cpu_us)
+
+
 def _table(comparison: Comparison) -> tuple[list[str], list[list[str]], set[int]]:
+    """The cells table: per file its median (and CPU µs/msg where measured), then for every
+    file but the baseline the ratio and the verdict."""
     base = comparison.labels[comparison.baseline]
-    headers = ["cell", f"{base} (baseline)"]
+    cpu = _has_cpu(comparison)
+    columns = [("cell", False, lambda cell: cell.name)]  # (header, right-aligned, text of cell)
     others = [i for i in range(len(comparison.labels)) if i != comparison.baseline]
-    for index in others:
-        label = comparison.labels[index]
-        headers += [label, f"{label}/{base}", "significance"]
-    rows = []
-    for cell in comparison.cells:
-        row = [cell.name, _figure(cell, comparison.baseline)]
-        for index in others:
-            row += [_figure(cell, index), _ratio_text(cell, index), _verdict_text(cell, index)]
-        rows.append(row)
-    right = {1} | {2 + 3 * n + offset for n in range(len(others)) for offset in (0, 1)}
+    for index in [comparison.baseline, *others]:
+        label, baseline = comparison.labels[index], index == comparison.baseline
+        columns.append(
+            (f"{label} (baseline)" if baseline else label, True, lambda c, i=index: _figure(c, i))
+        )
+        if cpu:
+            columns.append(("CPU µs/msg", True, lambda c, i=index: _cpu_text(c, i)))
+        if not baseline:
+            columns.append((f"{label}/{base}", True, lambda c, i=index: _ratio_text(c, i)))
+            columns.append(("significance", False, lambda c, i=index: _verdict_text(c, i)))
+    headers = [header for header, _right, _text in columns]
+    rows = [[text(cell) for _header, _right, text in columns] for cell in comparison.cells]
+    right = {index for index, (_header, right, _text) in enumerate(columns) if right}
     return headers, rows, right
 
 
@@ -418,7 +437,7 @@ def to_text(comparison: Comparison) -> str:
     parts = [render(headers, rows)]
     parts += [f"warning: {warning}" for warning in comparison.warnings]
     headers, rows, right = _table(comparison)
-    parts += ["", render(headers, rows, right=right), LEGEND]
+    parts += ["", render(headers, rows, right=right), _legend(comparison)]
     headers, rows = _geomean_rows(comparison)
     parts += ["", "geometric mean of ratios", render(headers, rows, right=set(range(1, 99)))]
     lines = _summary_lines(comparison)
@@ -439,7 +458,7 @@ def to_markdown(comparison: Comparison) -> str:
     if comparison.warnings:
         parts += ["", *(f"- **warning**: {warning}" for warning in comparison.warnings)]
     headers, rows, _right = _table(comparison)
-    parts += ["", "### Cells", "", _markdown_table(headers, rows), "", f"_{LEGEND}_"]
+    parts += ["", "### Cells", "", _markdown_table(headers, rows), "", f"_{_legend(comparison)}_"]
     parts += ["", "### Geometric mean of ratios", "", _markdown_table(*_geomean_rows(comparison))]
     lines = _summary_lines(comparison)
     if lines:
@@ -448,15 +467,11 @@ def to_markdown(comparison: Comparison) -> str:
 
 
 CSV_COLUMNS = (
-    "pattern",
-    "transport",
-    "method",
-    "size_bytes",
-    "placement",
-    "kind",
+    *KEY,
     "file",
     "baseline",
     "median_s",
+    "cpu_us_per_message",
     "ratio",
     "p_value",
     "verdict",
@@ -480,6 +495,7 @@ def to_csv(comparison: Comparison) -> str:
                     label,
                     base,
                     repr(cell.medians[index]),
+                    "" if cell.cpu_us[index] is None else f"{cell.cpu_us[index]:.6g}",
                     f"{cell.ratios[index]:.6g}",
                     "" if p_value is None else f"{p_value:.6g}",
                     cell.verdicts[index],
@@ -501,6 +517,7 @@ def to_json(comparison: Comparison) -> str:
                 "files": {
                     label: {
                         "median_s": cell.medians[i],
+                        "cpu_us_per_message": cell.cpu_us[i],
                         "ratio": cell.ratios[i],
                         "p_value": cell.p_values[i],
                         "verdict": cell.verdicts[i],

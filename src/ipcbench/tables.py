@@ -1,15 +1,39 @@
 """Plain-text tables for the terminal: one spelling of figures for show, run and compare."""
 
+# The headline figure of each pattern, and what it means (the legend under `show`).
+PATTERN_LEGEND = {
+    "pingpong": "round-trip latency in µs (lower is better)",
+    "stream": "throughput in MB/s = 10^6 bytes/s (higher is better)",
+    "startup": "ms to create, start and join a do-nothing process (process), or from opening "
+    "a transport's channel to its child's first reply (lower is better)",
+    "fanin": "messages/s into one consumer from all producers together (higher is better)",
+    "pool": "µs per task on a multiprocessing.Pool (lower is better)",
+    "counter": "increments/s of one shared counter by all processes together (higher is "
+    "better, if no update is lost)",
+}
+
 
 def format_figure(pattern: str, size_bytes: int, median: float, mad: float) -> str:
-    """`41.3 µs ± 0.8` for a round trip, `1523 MB/s ± 12` for a stream (MAD in the same unit)."""
+    """The pattern's headline figure from pyperf's median and MAD (seconds), MAD in its unit:
+    `41.3 µs ± 0.8` (pingpong), `1523 MB/s ± 12` (stream), `3.80 ms ± 0.03` (startup),
+    `845k msg/s ± 12k` (fanin), `298 µs/task ± 9.2` (pool), `718k incr/s ± 5.1k` (counter).
+
+    Rates are inverses of the time, so their spread is rate x MAD / median.
+    """
     if pattern == "stream":
         rate = size_bytes / median / 1e6
-        return f"{_number(rate)} MB/s ± {_number(rate * mad / median)}"
-    return f"{_number(median * 1e6)} µs ± {_number(mad * 1e6)}"
+        return f"{number(rate)} MB/s ± {number(rate * mad / median)}"
+    if pattern in ("fanin", "counter"):
+        rate = 1 / median
+        unit = "msg/s" if pattern == "fanin" else "incr/s"
+        return f"{count(rate)} {unit} ± {count(rate * mad / median)}"
+    if pattern == "startup":
+        return f"{number(median * 1e3)} ms ± {number(mad * 1e3)}"
+    unit = "µs/task" if pattern == "pool" else "µs"
+    return f"{number(median * 1e6)} {unit} ± {number(mad * 1e6)}"
 
 
-def _number(value: float) -> str:
+def number(value: float) -> str:
     if value >= 100:
         return f"{value:.0f}"
     if value >= 10:
@@ -17,8 +41,52 @@ def _number(value: float) -> str:
     return f"{value:.2f}"
 
 
+def count(value: float) -> str:
+    """A rate or a count, short: `845k`, `7.18M`, `4103`."""
+    if value >= 1e6:
+        return f"{number(value / 1e6)}M"
+    if value >= 1e4:
+        return f"{number(value / 1e3)}k"
+    return number(value) if value < 100 else f"{value:.0f}"
+
+
+def milliseconds(seconds: float) -> str:
+    return f"{number(seconds * 1e3)} ms"
+
+
 def _cpu(micros) -> str:
-    return "-" if micros is None or micros != micros else _number(micros)  # NaN: not measured
+    return "-" if micros is None or micros != micros else number(micros)  # NaN: not measured
+
+
+def cell_sort_key(key: tuple):
+    """Display order of a cell key (compare.KEY): patterns and methods in their own order."""
+    from ipcbench.matrix import METHODS, PATTERNS
+
+    pattern, transport, method, size, placement, kind, *axes = key
+    return (
+        PATTERNS.index(pattern) if pattern in PATTERNS else len(PATTERNS),
+        pattern,
+        transport,
+        METHODS.index(method) if method in METHODS else len(METHODS),
+        method,
+        size,
+        placement,
+        kind,
+        *axes,
+    )
+
+
+def axis_applies(pattern: str, transport: str, axis: str) -> bool:
+    """Whether the procs or chunksize axis means something for this pattern and subject."""
+    from ipcbench.matrix import PATTERN_SPECS, VARIANTS
+
+    spec = PATTERN_SPECS.get(pattern)
+    if spec is None:
+        return False
+    if axis == "procs":
+        return spec.multi_process
+    variant = VARIANTS.get(transport)
+    return variant is not None and variant in spec.variants and variant.chunked
 
 
 def render(headers: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> str:
@@ -49,6 +117,24 @@ def show(paths) -> str:
     return "\n\n".join(blocks)
 
 
+def detail(row) -> str:
+    """What a cell has beside its headline figure: fan-in MB/s, the first message after a
+    start, a counter's lost updates."""
+    if row.pattern == "fanin":
+        return f"{number(row.throughput_MBps)} MB/s"
+    if row.pattern == "startup" and row.first_message_us == row.first_message_us:  # not NaN
+        return f"first message {milliseconds(row.first_message_us / 1e6)}"
+    if row.pattern == "counter" and _present(row.updates):
+        lost = int(row.lost_updates) if _present(row.lost_updates) else 0
+        text = f"lost {lost} of {int(row.updates)} updates"
+        return text + f" ({lost / row.updates:.0%})" if lost else text
+    return ""
+
+
+def _present(value) -> bool:
+    return value is not None and str(value) not in ("<NA>", "nan")
+
+
 def _show_one(path, result, frame) -> str:
     lines = [f"{path}"]
     if frame is not None and len(frame):
@@ -58,44 +144,7 @@ def _show_one(path, result, frame) -> str:
             f"Python {first.python} ({first.python_implementation}), "
             f"ipcbench {first.ipcbench_version}"
         )
-        rows = []
-        order = ["pattern", "transport", "method", "size_bytes", "placement", "kind"]
-        for row in frame.sort_values(order).itertuples():
-            figure, spread = format_figure(row.pattern, row.size_bytes, row.median, row.mad).split(
-                " ± "
-            )
-            rows.append(
-                [
-                    row.pattern,
-                    row.transport,
-                    row.method,
-                    row.size,
-                    row.placement,
-                    row.kind,
-                    figure,
-                    "± " + spread,
-                    _cpu(row.cpu_us_per_message),
-                    str(row.n),
-                ]
-            )
-        headers = [
-            "pattern",
-            "transport",
-            "method",
-            "size",
-            "placement",
-            "kind",
-            "median",
-            "± MAD",
-            "CPU µs/msg",
-            "n",
-        ]
-        lines.append(render(headers, rows, right={6, 7, 8, 9}))
-        lines.append(
-            "  pingpong: round-trip latency in µs (lower is better); "
-            "stream: throughput in MB/s = 10^6 bytes/s (higher is better); CPU µs/msg: CPU "
-            "time (user + system) of parent and child per round trip or message"
-        )
+        lines += _cell_table(frame)
     for name, reason in result.failed.items():
         lines.append(f"  FAILED {name}: {reason}")
     missing = [n for n in result.missing() if n not in result.failed]
@@ -104,3 +153,56 @@ def _show_one(path, result, frame) -> str:
     for note in result.notes:
         lines.append(f"  note: {note}")
     return "\n".join(lines)
+
+
+def _cell_table(frame) -> list[str]:
+    """The table of one file's cells, its legend, and the findings worth a line of their own.
+
+    The procs, chunksize and detail columns appear only where a cell has them, so a file of
+    pingpong and stream cells reads as it always did.
+    """
+    from ipcbench.report.findings import counter_finding
+
+    rows = sorted(
+        frame.itertuples(),
+        key=lambda r: cell_sort_key(
+            (r.pattern, r.transport, r.method, r.size_bytes, r.placement, r.kind)
+            + (r.procs, r.chunksize)
+        ),
+    )
+    axes = [
+        axis
+        for axis in ("procs", "chunksize")
+        if any(axis_applies(r.pattern, r.transport, axis) or getattr(r, axis) != 1 for r in rows)
+    ]
+    details = [detail(r) for r in rows]
+    headers = ["pattern", "transport", "method", "size", "placement", "kind", *axes]
+    headers += ["median", "± MAD", "CPU µs/msg"] + (["detail"] if any(details) else []) + ["n"]
+    table = []
+    for row, extra in zip(rows, details, strict=True):
+        figure, spread = format_figure(row.pattern, row.size_bytes, row.median, row.mad).split(
+            " ± "
+        )
+        shown_axes = [
+            str(getattr(row, axis))
+            if axis_applies(row.pattern, row.transport, axis) or getattr(row, axis) != 1
+            else "-"
+            for axis in axes
+        ]
+        cells = [row.pattern, row.transport, row.method, row.size, row.placement, row.kind]
+        cells += [*shown_axes, figure, "± " + spread, _cpu(row.cpu_us_per_message)]
+        table.append(cells + ([extra] if any(details) else []) + [str(row.n)])
+    numeric = 6 + len(axes)
+    right = set(range(6, numeric + 3)) | {len(headers) - 1}
+    lines = [render(headers, table, right=right)]
+    patterns = [p for p in PATTERN_LEGEND if p in set(frame["pattern"])]
+    legend = [f"{p}: {PATTERN_LEGEND[p]}" for p in patterns]
+    legend.append(
+        "CPU µs/msg: CPU time (user + system) of parent and child per round trip or message"
+    )
+    # pingpong and stream fit one line, as they always did; more patterns get a line each.
+    lines += ["  " + "; ".join(legend)] if len(legend) <= 3 else [f"  {text}" for text in legend]
+    finding = counter_finding(frame)
+    if finding:
+        lines.append(f"  counter: {finding}")
+    return lines

@@ -14,8 +14,9 @@ from pathlib import Path
 from ipcbench.compare import Inputs, compare, load_inputs
 from ipcbench.errors import UsageError
 from ipcbench.output import write_atomically
+from ipcbench.report import findings
 from ipcbench.sizes import format_size, parse_size
-from ipcbench.tables import format_figure
+from ipcbench.tables import axis_applies, cell_sort_key, format_figure
 
 DEFAULT_OUTPUT = Path("reports") / "index.html"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -34,6 +35,73 @@ class Plot:
     caption: str
     image: str  # data URI
     command: str
+
+
+@dataclass
+class Block:
+    """One file's part of a pattern's section: the finding in a sentence, and the table."""
+
+    machine: str
+    finding: str | None
+    table: findings.Table
+
+
+@dataclass
+class Section:
+    """A pattern beyond pingpong and stream: what it measures, per file a table, the figures."""
+
+    anchor: str
+    title: str
+    intro: str
+    blocks: list[Block]
+    plots: list[Plot]
+
+
+# The sections of the other patterns, in page order: (pattern, anchor, title, figure, intro).
+PATTERN_SECTIONS = (
+    (
+        "startup",
+        "startup",
+        "Process start-up",
+        "startup",
+        "What a fresh child costs before it does any work. A do-nothing process: create, start "
+        "and join it (exec: a fresh `python -c` through subprocess), per process. Beside it each "
+        "transport from opening its channel (which starts the child) to the child's first reply; "
+        '"first message alone" is the first round trip after open() returned (lazy imports, '
+        "feeder threads and connection set-up land there). Closing is not timed.",
+    ),
+    (
+        "fanin",
+        "fanin",
+        "Fan-in: several producers, one consumer",
+        "fanin",
+        "P producer processes send to one consumer over one shared channel: messages per "
+        "second (and MB/s) for all producers together. The scaling factor is the rate with the "
+        "most producers divided by the rate with the fewest: above 1 the transport takes more "
+        "from more writers; at or below 1 its single reader, a lock or the CPUs are the limit.",
+    ),
+    (
+        "pool",
+        "pool",
+        "multiprocessing.Pool: time per task",
+        "pool",
+        "Each task echoes its payload back from a pool worker. apply: one apply_async(...).get() "
+        "at a time (a task's round trip); map and imap: many tasks per call, handed to the "
+        "workers in chunks of `chunksize`. Time per task, in µs (lower is better); the pool is "
+        "started and warmed up before the clock.",
+    ),
+    (
+        "counter",
+        "counter",
+        "Shared counter: speed and lost updates",
+        None,
+        "P processes each increment one shared counter: value_lock is a multiprocessing.Value "
+        "under its get_lock(), manager_lock a Manager().dict() entry under a manager Lock, "
+        "unlocked the Value without its lock. Increments per second for all processes together; "
+        "lost updates are counted in one extra run: the counter should read P × K and reads less "
+        "where two read-modify-write cycles overlapped. An unlocked counter is fast and wrong.",
+    ),
+)
 
 
 def run_report(
@@ -92,6 +160,7 @@ def _html_target(output: str | None) -> Path:
 def kind_rows(inputs: Inputs) -> list[dict]:
     """Cells measured with several payload kinds: the median per kind, in µs, side by side."""
     frame = inputs.frame
+    frame = frame[frame["pattern"].isin(("pingpong", "stream"))]  # the patterns with kinds
     axes = ["machine", "pattern", "transport", "method", "size_bytes", "placement"]
     if frame["kind"].nunique() < 2:
         return []
@@ -158,13 +227,80 @@ def render_report(inputs: Inputs, heatmap_size: int | None = None, command_paths
         floor=FLOOR,
         popular=POPULAR,
         plots=_plots(inputs, heatmap_size, command_paths, comparison),
+        sections=pattern_sections(inputs, command_paths),
+        headlines=headlines(inputs),
         table=table_rows(inputs),
+        axes=[
+            axis
+            for axis in ("procs", "chunksize")
+            if (inputs.frame[axis] != 1).any()
+            or any(axis_applies(p, t, axis) for p, t in _subjects(inputs.frame))
+        ],
+        patterns=list(dict.fromkeys(inputs.frame["pattern"])),
         failed=[
             (label, name, reason)
             for label, result in zip(inputs.labels, inputs.results, strict=True)
             for name, reason in result.failed.items()
         ],
     )
+
+
+def _subjects(frame) -> set[tuple[str, str]]:
+    return set(zip(frame["pattern"], frame["transport"], strict=True))
+
+
+def pattern_sections(inputs: Inputs, command_paths: list[str]) -> list[Section]:
+    """A section per pattern beyond pingpong and stream that the files hold."""
+    from ipcbench.report import plots
+
+    colours = plots.transport_colours(inputs.frame["transport"])
+    sections = []
+    for pattern, anchor, title, figure_name, intro in PATTERN_SECTIONS:
+        if not (inputs.frame["pattern"] == pattern).any():
+            continue
+        table_of = getattr(findings, f"{pattern}_table")
+        finding_of = getattr(findings, f"{pattern}_finding")
+        section = Section(anchor, title, intro, [], [])
+        for label, path in zip(inputs.labels, command_paths, strict=True):
+            cells = inputs.frame[inputs.frame["machine"] == label]
+            table = table_of(cells)
+            if table is None:
+                continue
+            section.blocks.append(Block(label, finding_of(cells), table))
+            if figure_name is None:
+                continue
+            suffix = f" — {label}" if len(inputs.labels) > 1 else ""
+            figure = draw_pattern(figure_name, cells, colours, FIGURE_TITLES[figure_name] + suffix)
+            if figure is not None:
+                slug = f"{figure_name}-{_slug(label)}"
+                section.plots.append(
+                    Plot(
+                        anchor=slug,
+                        title=FIGURE_TITLES[figure_name] + suffix,
+                        caption=_SWEEP_CAPTIONS[figure_name],
+                        image=plots.png_data_uri(figure),
+                        command=_command(
+                            ["report", path, "--figure", figure_name, "-o", f"{slug}.png"]
+                        ),
+                    )
+                )
+        sections.append(section)
+    return sections
+
+
+def headlines(inputs: Inputs) -> list[tuple[str, str, str]]:
+    """(anchor, machine, sentence): the start-up ratio and the lost updates, which the page
+    states at the top beside the answer; the counter's is a correctness finding."""
+    found = []
+    for anchor, finding_of in (
+        ("startup", findings.startup_finding),
+        ("counter", findings.counter_finding),
+    ):
+        for label in inputs.labels:
+            sentence = finding_of(inputs.frame[inputs.frame["machine"] == label])
+            if sentence:
+                found.append((anchor, label, sentence))
+    return found
 
 
 def _command(args: list[str]) -> str:
@@ -195,10 +331,22 @@ def _machines(inputs: Inputs, command_paths: list[str]) -> list[dict]:
     return machines
 
 
+# Patterns whose cells answer "which way is fastest": the counter's fastest variant is the wrong
+# one (it loses updates) and the bare process is no transport; both have sections of their own.
+ANSWER_PATTERNS = ("pingpong", "stream", "startup", "fanin", "pool")
+
+
 def answer_rows(inputs: Inputs) -> list[dict]:
     """Per machine, pattern and size: the fastest transport+method and how far ahead it is."""
+    from ipcbench.matrix import PATTERNS
+
     rows = []
-    frame = inputs.frame[inputs.frame["transport"] != FLOOR]
+    frame = inputs.frame
+    frame = frame[
+        (frame["transport"] != FLOOR)
+        & frame["pattern"].isin(ANSWER_PATTERNS)
+        & (frame["transport"] != findings.BARE_PROCESS)
+    ]
     for label in inputs.labels:
         for (pattern, size), cells in frame[frame["machine"] == label].groupby(
             ["pattern", "size_bytes"], sort=False
@@ -206,8 +354,9 @@ def answer_rows(inputs: Inputs) -> list[dict]:
             cells = cells.sort_values("median")
             fastest, slowest = cells.iloc[0], cells.iloc[-1]
             popular = cells[cells["transport"] == POPULAR]
-            same_method = popular[popular["method"] == fastest["method"]]
-            popular = same_method if not same_method.empty else popular
+            for axis in ("method", "procs"):  # like for like, where measured
+                alike = popular[popular[axis] == fastest[axis]]
+                popular = alike if not alike.empty else popular
             rows.append(
                 {
                     "machine": label,
@@ -219,16 +368,25 @@ def answer_rows(inputs: Inputs) -> list[dict]:
                     "vs_slowest": _times(slowest, fastest) + f" than {_who(slowest, cells)}"
                     if len(cells) > 1
                     else "only one transport measured",
-                    "vs_popular": _vs_popular(popular, fastest, cells),
+                    "vs_popular": _vs_popular(popular, fastest, cells)
+                    if pattern != "pool"
+                    else "—",
                 }
             )
-    order = {"pingpong": 0, "stream": 1}
-    return sorted(rows, key=lambda r: (r["machine"], order.get(r["pattern"], 2), r["size_bytes"]))
+    order = {pattern: index for index, pattern in enumerate(PATTERNS)}
+    return sorted(rows, key=lambda r: (r["machine"], order.get(r["pattern"], 99), r["size_bytes"]))
 
 
 def _who(row, cells) -> str:
-    placement = f", {row['placement']}" if cells["placement"].nunique() > 1 else ""
-    return f"{row['transport']} ({row['method']}{placement})"
+    """`os_pipe (fork)`, with the placement, workers or producers and chunksize where the
+    candidates differ in them."""
+    extra = [row["placement"]] if cells["placement"].nunique() > 1 else []
+    if cells["procs"].nunique() > 1:
+        noun = {"fanin": "producer", "pool": "worker"}.get(row["pattern"], "process")
+        extra.append(f"{row['procs']} {noun}{'s' if row['procs'] > 1 else ''}")
+    if axis_applies(row["pattern"], row["transport"], "chunksize"):
+        extra.append(f"chunksize {row['chunksize']}")
+    return f"{row['transport']} ({', '.join([row['method'], *extra])})"
 
 
 def _figure(row) -> str:
@@ -250,12 +408,9 @@ def _vs_popular(popular, fastest, cells) -> str:
 
 def table_rows(inputs: Inputs) -> list[dict]:
     """The full table: every cell of every file, figures in spelled-out units."""
-    from ipcbench.compare import cell_sort_key
-
     frame = inputs.frame
     rows = []
     for row in frame.itertuples():
-        stream = row.pattern == "stream"
         rows.append(
             {
                 "machine": row.machine,
@@ -269,7 +424,12 @@ def table_rows(inputs: Inputs) -> list[dict]:
                 "mad_us": row.mad * 1e6,
                 "p5_us": row.p5 * 1e6,
                 "p95_us": row.p95 * 1e6,
-                "throughput": row.size_bytes / row.median / 1e6 if stream else None,
+                "procs": int(row.procs),
+                "chunksize": int(row.chunksize),
+                "per_second": row.per_second,
+                "throughput": None
+                if row.throughput_MBps != row.throughput_MBps  # NaN: not a one-way pattern
+                else row.throughput_MBps,
                 "cpu_us": None
                 if row.cpu_us_per_message != row.cpu_us_per_message  # NaN
                 else row.cpu_us_per_message,
@@ -278,6 +438,7 @@ def table_rows(inputs: Inputs) -> list[dict]:
                     inputs.labels.index(row.machine),
                     cell_sort_key(
                         (row.pattern, row.transport, row.method, row.size_bytes, "", row.kind)
+                        + (row.procs, row.chunksize)
                     ),
                 ),
             }
@@ -377,6 +538,17 @@ _SWEEP_CAPTIONS = {
     "median wall time. On the dotted line the two processes are together busy exactly as long "
     "as the message takes; far above it, a transport burns CPU that its latency hides. Helper "
     "processes (a manager's server) are not counted.",
+    "startup": "Median time per start method, log scale: a do-nothing process from creation to "
+    "join, and each transport from opening its channel to the child's first reply; the black "
+    "tick is the first message alone (the part of the bar after open() returned). Lower is "
+    "better.",
+    "fanin": "Messages per second into one consumer from all producers together, against the "
+    "number of producer processes, one line per transport (one line style per start method), "
+    "one panel per payload size; log-log. A line that rises scales with writers; a flat or "
+    "falling one is limited by its reader or a lock. Higher is better.",
+    "pool": "Median time per task against the payload size (log-log), one line per call: "
+    "apply_async().get() one task at a time, map and imap by chunksize; one panel per start "
+    "method, one row per number of pool workers. Lower is better.",
     "latency": "Median round-trip time (the full payload there and back) in microseconds, one "
     "line per transport, one panel per start method; log-log; the band spans the 5th to 95th "
     "percentile. Lower is better.",
@@ -384,6 +556,24 @@ _SWEEP_CAPTIONS = {
     "time per message, one line per transport, one panel per start method; log-log; the band "
     "spans the 5th to 95th percentile. Higher is better.",
 }
+
+
+FIGURE_TITLES = {
+    "startup": "Process start-up per start method",
+    "fanin": "Fan-in: messages/s vs producers",
+    "pool": "Pool: time per task vs payload size",
+}
+
+
+def draw_pattern(name: str, cells, colours: dict[str, str], title: str):
+    """The figure of a pattern's section (see FIGURE_TITLES), or None without its cells."""
+    from ipcbench.report import plots
+
+    if name == "startup":
+        return plots.startup_bars(cells, title)
+    if name == "fanin":
+        return plots.fanin_scaling(cells, colours, title)
+    return plots.pool_sweep(cells, title)
 
 
 def _slug(label: str) -> str:
@@ -414,6 +604,8 @@ def _write_one_figure(paths, output, name: str, size: int | None) -> None:
         if size is None:
             size = plots.pick_heatmap_size(inputs.frame)
         figure = plots.method_heatmap(inputs.frame, size, "Start methods")
+    elif name in FIGURE_TITLES:
+        figure = draw_pattern(name, inputs.frame, colours, FIGURE_TITLES[name])
     else:
         pattern = "pingpong" if name == "latency" else "stream"
         title = "Round-trip latency" if name == "latency" else "Throughput"

@@ -123,9 +123,226 @@ def cpu_vs_wall(frame, colours: dict[str, str], title: str) -> Figure | None:
     return figure
 
 
+# -- the patterns beyond pingpong and stream (see findings.py for their tables) ---------------
+
+# Start methods keep one colour (and fanin one line style) in every figure that shows them.
+METHOD_COLOURS = {"fork": "C0", "spawn": "C1", "forkserver": "C2", "exec": "C3", "none": "C7"}
+METHOD_STYLES = {"fork": "-", "spawn": "--", "forkserver": ":", "exec": "-."}
+
+
+def _one_placement(cells):
+    """Cells at one CPU placement (split where measured): two placements are two costs."""
+    placement = "split" if "split" in set(cells["placement"]) else cells["placement"].iloc[0]
+    return cells[cells["placement"] == placement]
+
+
+def _figure_legend(figure: Figure, axes) -> None:
+    """One legend for all panels, each label once, in the order first drawn; in the right
+    margin from the panels' top down, clear of the title above."""
+    handles = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    right = max(ax.get_position().x1 for ax in axes)
+    top = max(ax.get_position().y1 for ax in axes)
+    figure.legend(
+        list(handles.values()),
+        list(handles),
+        loc="upper left",
+        bbox_to_anchor=(right + 0.1 / figure.get_figwidth(), top),
+        fontsize=9,
+        frameon=False,
+    )
+
+
+def _short(value: float) -> str:
+    """A tick label: `500k`, `1M`, `20`."""
+    for factor, suffix in ((1e6, "M"), (1e3, "k")):
+        if value >= factor:
+            return f"{value / factor:g}{suffix}"
+    return f"{value:g}"
+
+
+def _legend_width(labels) -> float:
+    """Inches for a figure legend of these labels (marker, gap and text at 9 pt)."""
+    return 0.7 + _label_width(labels, fontsize=9)
+
+
+def _plain_log_ticks(ax, text=lambda value: f"{value:g}") -> None:
+    """Log-scale y ticks at 1, 2 and 5 per decade, written out (`20`, `500k`), not 2×10¹."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _position: text(value)))
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
+def startup_bars(frame, title: str) -> Figure | None:
+    """Start-up time per start method (bars, log scale): the bare process first, then each
+    transport from opening its channel to the child's first reply, with a tick at the time of
+    the first message alone."""
+    from ipcbench.report.findings import BARE_PROCESS
+
+    cells = frame[frame["pattern"] == "startup"]
+    if cells.empty:
+        return None
+    cells = _one_placement(cells)
+    transports = sorted(set(cells["transport"]) - {BARE_PROCESS})
+    subjects = ([BARE_PROCESS] if BARE_PROCESS in set(cells["transport"]) else []) + transports
+    methods = _methods_in(cells)
+    figure, axes, _ = _panels(
+        1,
+        panel=(max(3.0, 0.35 + 0.22 * len(methods) * len(subjects)), 2.8),
+        left=0.8,
+        right=_legend_width([*methods, "first message alone"]),
+    )
+    ax = axes[0]
+    width = 0.8 / len(methods)
+    for number, method in enumerate(methods):
+        by_subject = cells[cells["method"] == method].groupby("transport")
+        medians = by_subject["median"].median()
+        firsts = by_subject["first_message_us"].median()
+        places = [i for i, subject in enumerate(subjects) if subject in medians]
+        x = [i - 0.4 + width * (number + 0.5) for i in places]
+        ax.bar(
+            x,
+            [medians[subjects[i]] * 1e3 for i in places],
+            width * 0.9,
+            color=METHOD_COLOURS.get(method, "C9"),
+            label=method,
+        )
+        ticks = [(xi, firsts[subjects[i]] / 1e3) for xi, i in zip(x, places, strict=True)]
+        ticks = [(xi, ms) for xi, ms in ticks if ms == ms]  # NaN: the bare process has none
+        if ticks:
+            ax.scatter(
+                *zip(*ticks, strict=True),
+                marker="_",
+                s=(width * 60) ** 2 / 4,
+                color="black",
+                linewidths=1.5,
+                label="first message alone",
+                zorder=3,
+            )
+    ax.set_yscale("log")
+    _plain_log_ticks(ax)
+    names = ["do-nothing\nprocess" if s == BARE_PROCESS else s for s in subjects]
+    ax.set_xticks(range(len(subjects)), names, fontsize=8, rotation=20)
+    ax.set_ylabel("ms (lower is better)")
+    ax.grid(True, axis="y", which="major", alpha=0.3)
+    _figure_legend(figure, axes)
+    figure.suptitle(title, fontsize=11)
+    return figure
+
+
+def fanin_scaling(frame, colours: dict[str, str], title: str) -> Figure | None:
+    """Messages/s into one consumer vs the number of producers, one line per transport (one
+    line style per start method), one panel per payload size."""
+    cells = frame[frame["pattern"] == "fanin"]
+    if cells.empty:
+        return None
+    cells = _one_placement(cells)
+    sizes = sorted(cells["size_bytes"].unique())
+    several_methods = cells["method"].nunique() > 1
+    labels = {
+        f"{transport} ({method})" if several_methods else transport
+        for transport, method in zip(cells["transport"], cells["method"], strict=True)
+    }
+    figure, axes, _ = _panels(
+        len(sizes), panel=(3.0, 2.6), left=0.9, right=_legend_width(labels), wspace=0.3
+    )
+    for ax in axes[1:]:
+        ax.sharey(axes[0])
+        ax.tick_params(labelleft=False)
+    procs = sorted(cells["procs"].unique())
+    for ax, size in zip(axes, sizes, strict=True):
+        subset = cells[cells["size_bytes"] == size]
+        for (transport, method), line in subset.groupby(["transport", "method"]):
+            rates = line.groupby("procs")["per_second"].median()
+            ax.plot(
+                rates.index,
+                rates.to_numpy(),
+                METHOD_STYLES.get(method, "-") if several_methods else "-",
+                marker="o",
+                markersize=3,
+                color=colours[transport],
+                label=f"{transport} ({method})" if several_methods else transport,
+            )
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        _plain_log_ticks(ax, _short)
+        ax.set_xticks(procs, [str(p) for p in procs])
+        ax.minorticks_off()
+        ax.set_title(f"payload {format_size(int(size))}", fontsize=10)
+        ax.set_xlabel("producer processes")
+        ax.grid(True, which="major", alpha=0.3)
+    axes[0].set_ylabel("messages/s into one consumer\n(higher is better)")
+    _figure_legend(figure, axes)
+    figure.suptitle(title, fontsize=11)
+    return figure
+
+
+def pool_sweep(frame, title: str) -> Figure | None:
+    """Time per task vs payload size (log-log): a line per call (apply; map and imap by
+    chunksize), a panel per start method, a row per number of pool workers."""
+    from ipcbench.report.findings import pool_lines
+
+    cells = frame[frame["pattern"] == "pool"]
+    if cells.empty:
+        return None
+    cells = _one_placement(cells)
+    methods = _methods_in(cells)
+    workers = sorted(cells["procs"].unique())
+    lines = pool_lines(cells)
+    line_colours = {label: f"C{i % 10}" for i, (label, _v, _c) in enumerate(lines)}
+    figure, axes, _ = _panels(
+        len(methods),
+        panel=(3.0, 2.2),
+        left=0.8,
+        right=_legend_width([label for label, _v, _c in lines]),
+        wspace=0.15,
+        rows=len(workers),
+    )
+    for ax in axes[1:]:
+        ax.sharey(axes[0])
+    sizes = sorted(cells["size_bytes"].unique())
+    for number, ax in enumerate(axes):
+        procs, method = workers[number // len(methods)], methods[number % len(methods)]
+        subset = cells[(cells["procs"] == procs) & (cells["method"] == method)]
+        for label, variant, chunksize in lines:
+            line = subset[(subset["transport"] == variant) & (subset["chunksize"] == chunksize)]
+            line = line.groupby("size_bytes")["median"].median()
+            if not line.empty:
+                ax.plot(
+                    line.index,
+                    line.to_numpy() * 1e6,
+                    marker="o",
+                    markersize=3,
+                    color=line_colours[label],
+                    label=label,
+                )
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        _plain_log_ticks(ax)
+        ax.set_xticks(sizes, [format_size(int(s)) for s in sizes], fontsize=8)
+        ax.grid(True, which="major", alpha=0.3)
+        ax.set_title(f"{method}, {procs} worker{'s' if procs > 1 else ''}", fontsize=10)
+        if number % len(methods):
+            ax.tick_params(labelleft=False)
+        else:
+            ax.set_ylabel("µs per task\n(lower is better)")
+        if number >= len(axes) - len(methods):
+            ax.set_xlabel("payload size")
+    _figure_legend(figure, axes)
+    figure.suptitle(title, fontsize=11)
+    return figure
+
+
 def pick_heatmap_size(frame) -> int:
     """The largest size of at most 64 KiB with a fork cell (big enough that the transport's
-    copying shows, small enough to be measured by every transport), else the smallest size."""
+    copying shows, small enough to be measured by every transport), else the smallest size.
+    Only the sizes of the heatmap's patterns count, when the file has any."""
+    swept = frame[frame["pattern"].isin(("pingpong", "stream"))]
+    frame = swept if not swept.empty else frame
     forked = frame[frame["method"] == "fork"]
     sizes = sorted((forked if not forked.empty else frame)["size_bytes"].unique())
     fitting = [s for s in sizes if s <= HEATMAP_SIZE_LIMIT]
@@ -236,20 +453,24 @@ def _panels(
     bottom: float = 0.65,
     top: float = 0.6,
     colorbar: bool = False,
+    rows: int = 1,
 ):
-    """A row of `count` axes with margins fixed in inches, and the colour bar's axes if asked.
+    """`rows` rows of `count` axes with margins fixed in inches (the axes listed row by row),
+    and the colour bar's axes if asked.
 
     matplotlib's constrained layout measures every tick label again and again; with a dozen
     figures per report that was most of the report's time. Fixed margins sized from the longest
     label are good enough for these few, regular figures.
     """
     panel_width, panel_height = panel
+    panel_height = max(panel_height, 1.0)
     gap = left if wspace is None else wspace  # each panel carries its own row labels
+    row_gap = 0.75  # room for the x labels and the next row's panel titles
     width = left + count * panel_width + (count - 1) * gap + right
-    height = bottom + max(panel_height, 1.0) + top
+    height = bottom + rows * panel_height + (rows - 1) * row_gap + top
     figure = Figure(figsize=(width, height), dpi=DPI)
     axes = figure.subplots(
-        1,
+        rows,
         count,
         squeeze=False,
         gridspec_kw={
@@ -258,8 +479,9 @@ def _panels(
             "bottom": bottom / height,
             "top": 1 - top / height,
             "wspace": gap / panel_width,
+            "hspace": row_gap / panel_height,
         },
-    )[0]
+    ).ravel()
     colorbar_axes = None
     if colorbar:
         colorbar_axes = figure.add_axes(
