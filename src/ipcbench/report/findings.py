@@ -118,7 +118,7 @@ def startup_finding(frame) -> str | None:
             sentence += phrases[-1]
         sentences.append(sentence + ".")
     elif methods:
-        listed = ", ".join(f"{m} {milliseconds(bare[m])}" for m in methods)
+        listed = ", ".join(f"{milliseconds(bare[m])} with {m}" for m in methods)
         sentences.append(
             f"A process that does nothing (create, start, join) costs {listed}; fork not measured."
         )
@@ -146,6 +146,7 @@ def fanin_table(frame) -> Table | None:
         return None
     procs = sorted(set(cells["procs"]))
     fewest, most = procs[0], procs[-1]
+    scaled = most > fewest  # one producer count: nothing to scale
     table = Table(
         [
             "transport",
@@ -153,7 +154,7 @@ def fanin_table(frame) -> Table | None:
             "payload size",
             *(f"msg/s, {p} producer{'s' if p > 1 else ''}" for p in procs),
             f"MB/s, {most} producers" if most > 1 else "MB/s",
-            f"scaling (P={most} ÷ P={fewest})",
+            *([f"scaling (P={most} ÷ P={fewest})"] if scaled else []),
         ],
         right=set(range(3, 5 + len(procs))),
     )
@@ -171,7 +172,7 @@ def fanin_table(frame) -> Table | None:
                 format_size(int(size)),
                 *(count(rates[p]) if p in rates else "—" for p in procs),
                 number(throughput[most]) if most in throughput else "—",
-                _ratio(scaling) if scaling is not None else "—",
+                *([_ratio(scaling) if scaling is not None else "—"] if scaled else []),
             ]
         )
     return table

@@ -530,5 +530,7 @@ def png_data_uri(figure: Figure) -> str:
 
 def png_bytes(figure: Figure) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
+    # zlib's fastest level: a fifth of the encoding time for a page about 8% larger, which
+    # keeps a report of three full files within its 10 s.
+    figure.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
