@@ -5,6 +5,7 @@ import re
 
 import pytest
 from conftest import run_cli
+from results_helpers import edited_copy
 
 from ipcbench import load_results
 from ipcbench.tables import format_figure
@@ -79,3 +80,27 @@ def test_show_old_patterns_keeps_its_columns(small_result):
         "median", "±", "MAD", "CPU", "µs/msg", "n",
     ]  # fmt: skip
     assert lines[-1].startswith("  pingpong: round-trip latency in µs") and "stream:" in lines[-1]
+
+
+def test_files_with_some_figures_missing(patterns_result, tmp_path):
+    """No cell with a first message (only the bare process) and no CPU figure at all: those
+    columns are empty in the frame, and show, report and the figure must cope."""
+
+    def bare_process_and_counter(data):
+        data["benchmarks"] = [
+            bench
+            for bench in data["benchmarks"]
+            if bench["metadata"]["name"].startswith(("startup/process/", "counter/"))
+        ]
+
+    path = edited_copy(patterns_result, tmp_path / "bare.json", bare_process_and_counter)
+    frame = load_results([path])
+    assert frame["first_message_us"].isna().all() and frame["cpu_us_per_message"].isna().all()
+    out = run_cli("show", path).stdout
+    assert re.search(r"^startup +process +spawn +0B ", out, flags=re.M)
+    assert "first message" not in out
+    assert "CPU µs/msg: CPU time" not in out  # no pingpong or stream cell to explain it for
+    page = tmp_path / "index.html"
+    run_cli("report", path, "-o", page)
+    assert "spawn costs" in page.read_text(encoding="utf-8")
+    run_cli("report", path, "--figure", "startup", "-o", tmp_path / "startup.png")

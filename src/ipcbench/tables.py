@@ -54,8 +54,14 @@ def milliseconds(seconds: float) -> str:
     return f"{number(seconds * 1e3)} ms"
 
 
+def missing(value) -> bool:
+    """None, NaN or pandas' NA: a figure this cell does not have (a column of the frame is all
+    None where no cell of the file has that figure)."""
+    return value is None or str(value) in ("nan", "<NA>")
+
+
 def _cpu(micros) -> str:
-    return "-" if micros is None or micros != micros else number(micros)  # NaN: not measured
+    return "-" if missing(micros) else number(micros)
 
 
 def cell_sort_key(key: tuple):
@@ -122,17 +128,13 @@ def detail(row) -> str:
     start, a counter's lost updates."""
     if row.pattern == "fanin":
         return f"{number(row.throughput_MBps)} MB/s"
-    if row.pattern == "startup" and row.first_message_us == row.first_message_us:  # not NaN
+    if row.pattern == "startup" and not missing(row.first_message_us):
         return f"first message {milliseconds(row.first_message_us / 1e6)}"
-    if row.pattern == "counter" and _present(row.updates):
-        lost = int(row.lost_updates) if _present(row.lost_updates) else 0
+    if row.pattern == "counter" and not missing(row.updates):
+        lost = 0 if missing(row.lost_updates) else int(row.lost_updates)
         text = f"lost {lost} of {int(row.updates)} updates"
         return text + f" ({lost / row.updates:.0%})" if lost else text
     return ""
-
-
-def _present(value) -> bool:
-    return value is not None and str(value) not in ("<NA>", "nan")
 
 
 def _show_one(path, result, frame) -> str:
@@ -197,9 +199,10 @@ def _cell_table(frame) -> list[str]:
     lines = [render(headers, table, right=right)]
     patterns = [p for p in PATTERN_LEGEND if p in set(frame["pattern"])]
     legend = [f"{p}: {PATTERN_LEGEND[p]}" for p in patterns]
-    legend.append(
-        "CPU µs/msg: CPU time (user + system) of parent and child per round trip or message"
-    )
+    if {"pingpong", "stream"} & set(patterns):  # the patterns CPU time is measured for
+        legend.append(
+            "CPU µs/msg: CPU time (user + system) of parent and child per round trip or message"
+        )
     # pingpong and stream fit one line, as they always did; more patterns get a line each.
     lines += ["  " + "; ".join(legend)] if len(legend) <= 3 else [f"  {text}" for text in legend]
     finding = counter_finding(frame)

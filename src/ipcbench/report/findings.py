@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ipcbench.matrix import METHODS
 from ipcbench.sizes import format_size
-from ipcbench.tables import count, milliseconds, number
+from ipcbench.tables import count, milliseconds, missing, number
 
 BARE_PROCESS = "process"  # startup's variant: a do-nothing process, no transport
 LOCKLESS = "unlocked"  # counter's variant that is expected to lose updates
@@ -85,7 +85,7 @@ def startup_table(frame) -> Table | None:
                 row.method,
                 number(row.median * 1e3),
                 number(row.mad * 1e3),
-                "—" if first != first else number(first / 1e3),  # NaN: none recorded
+                "—" if missing(first) else number(first / 1e3),
                 _ratio(row.median / fork[row.transport]) if row.transport in fork else "—",
             ]
         )
@@ -311,9 +311,9 @@ def _counter_cells(frame):
 
 def _lost(row) -> tuple[int, int] | None:
     """(lost, updates) of a counter cell, None where its file recorded none."""
-    if str(row.updates) in ("<NA>", "nan", "None"):
+    if missing(row.updates):
         return None
-    lost = 0 if str(row.lost_updates) in ("<NA>", "nan", "None") else int(row.lost_updates)
+    lost = 0 if missing(row.lost_updates) else int(row.lost_updates)
     return lost, int(row.updates)
 
 

@@ -16,7 +16,7 @@ from ipcbench.errors import UsageError
 from ipcbench.output import write_atomically
 from ipcbench.report import findings
 from ipcbench.sizes import format_size, parse_size
-from ipcbench.tables import axis_applies, cell_sort_key, format_figure
+from ipcbench.tables import axis_applies, cell_sort_key, format_figure, missing
 
 DEFAULT_OUTPUT = Path("reports") / "index.html"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -427,12 +427,8 @@ def table_rows(inputs: Inputs) -> list[dict]:
                 "procs": int(row.procs),
                 "chunksize": int(row.chunksize),
                 "per_second": row.per_second,
-                "throughput": None
-                if row.throughput_MBps != row.throughput_MBps  # NaN: not a one-way pattern
-                else row.throughput_MBps,
-                "cpu_us": None
-                if row.cpu_us_per_message != row.cpu_us_per_message  # NaN
-                else row.cpu_us_per_message,
+                "throughput": None if missing(row.throughput_MBps) else row.throughput_MBps,
+                "cpu_us": None if missing(row.cpu_us_per_message) else row.cpu_us_per_message,
                 "n": int(row.n),
                 "key": (
                     inputs.labels.index(row.machine),

@@ -186,7 +186,8 @@ def startup_bars(frame, title: str) -> Figure | None:
     cells = frame[frame["pattern"] == "startup"]
     if cells.empty:
         return None
-    cells = _one_placement(cells)
+    # All None where no cell has a first message (the bare process only): make that NaN.
+    cells = _one_placement(cells).astype({"first_message_us": float})
     transports = sorted(set(cells["transport"]) - {BARE_PROCESS})
     subjects = ([BARE_PROCESS] if BARE_PROCESS in set(cells["transport"]) else []) + transports
     methods = _methods_in(cells)
