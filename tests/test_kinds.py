@@ -7,7 +7,7 @@ import pytest
 from conftest import run_cli
 
 from ipcbench import results
-from ipcbench.compare import compare, load_inputs
+from ipcbench.compare import KEY, compare, load_inputs
 from ipcbench.payloads import make_channel, make_records
 
 
@@ -46,7 +46,7 @@ def test_every_kind_yields_a_figure_per_cell(kinds_result):
 def test_compare_aligns_by_kind(kinds_result):
     comparison = compare(load_inputs([kinds_result, kinds_result]))
     assert len(comparison.cells) == 18
-    assert {cell.key[-1] for cell in comparison.cells} == {"bytes", "pickle", "numpy"}
+    assert {cell.key[KEY.index("kind")] for cell in comparison.cells} == {"bytes", "pickle", "numpy"}
 
 
 def test_pickled_records_are_about_the_size_asked():
