@@ -98,10 +98,10 @@ def _dispatch(argv: list[str]) -> int:
 
 def _add_compare_arguments(parser) -> None:
     parser.description = (
-        "Align cells (pattern, transport, method, size, placement) across result files and show "
-        "each file's median, its ratio to the baseline (time / baseline time: above 1 is slower) "
-        "and whether the difference is significant (two-sided Mann-Whitney U on the raw values, "
-        "p < 0.05)."
+        "Align cells (pattern, transport, method, size, placement, kind, procs, chunksize) across "
+        "result files and show each file's median and CPU time per message, its ratio to the "
+        "baseline (time / baseline time: above 1 is slower) and whether the difference is "
+        "significant (two-sided Mann-Whitney U on the raw values, p < 0.05)."
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="result files (2 or more)")
     parser.add_argument(
