@@ -46,7 +46,8 @@ def test_every_kind_yields_a_figure_per_cell(kinds_result):
 def test_compare_aligns_by_kind(kinds_result):
     comparison = compare(load_inputs([kinds_result, kinds_result]))
     assert len(comparison.cells) == 18
-    assert {cell.key[KEY.index("kind")] for cell in comparison.cells} == {"bytes", "pickle", "numpy"}
+    kinds = {cell.key[KEY.index("kind")] for cell in comparison.cells}
+    assert kinds == {"bytes", "pickle", "numpy"}
 
 
 def test_pickled_records_are_about_the_size_asked():

@@ -5,6 +5,7 @@ start method it claims; one end-to-end run takes them all through the CLI into a
 """
 
 import os
+import pickle
 import signal
 import sys
 import time
@@ -112,6 +113,13 @@ def test_pool_runs_tasks_and_checks_every_result(variant, method):
     with PoolBench(cell("pool", variant, method, size=4096, procs=2, chunksize=chunksize)) as bench:
         assert bench.min_loops == (1 if variant == "apply" else 4 * 2 * 4)
         assert bench.time(bench.min_loops) > 0
+
+
+def test_pool_chunks_carry_every_payload_not_one_shared_copy():
+    # pickle writes a repeated object once per dump: a chunk of one payload would be a cheat.
+    bench = PoolBench(cell("pool", "map", "fork", size=4096, procs=1, chunksize=8))
+    chunk = tuple(bench.tasks(8))
+    assert len(pickle.dumps(chunk)) >= 8 * 4096
 
 
 @pytest.mark.parametrize("method", MP_METHODS)

@@ -10,7 +10,7 @@ up before the clock; lengths are checked on every result, contents outside the c
 This module is imported by the pool's workers: standard library and light modules only.
 """
 
-from itertools import repeat
+from itertools import cycle, islice
 from time import perf_counter
 
 from ipcbench.child import prepare_child
@@ -28,7 +28,9 @@ class PoolBench(Bench):
     def __init__(self, cell) -> None:
         super().__init__(cell, children=cell.procs)
         self.pool = None
-        self.payload = random_bytes(cell.size)
+        # One distinct payload per place in a chunk: pickle writes an object that repeats within
+        # one dump only once, so a chunk of one payload would cross the pipe once, not C times.
+        self.payloads = [random_bytes(cell.size, seed) for seed in range(cell.chunksize)]
         self._timed_loop = getattr(self, "_" + cell.transport)
         if cell.transport != "apply":
             # A few chunks for every worker, or a run would time one chunk, not a pool at work.
@@ -53,20 +55,22 @@ class PoolBench(Bench):
         return elapsed
 
     def _apply(self, loops: int) -> int:
-        apply_async, payload, size = self.pool.apply_async, (self.payload,), self.cell.size
+        apply_async, payload, size = self.pool.apply_async, (self.payloads[0],), self.cell.size
         for _ in range(loops):
             if len(apply_async(echo, payload).get()) != size:
                 raise DataError(f"a task's {size}-byte payload came back with another length")
         return loops
 
+    def tasks(self, loops: int):
+        """`loops` payloads, no two alike within a chunk."""
+        return islice(cycle(self.payloads), loops)
+
     def _map(self, loops: int) -> int:
-        results = self.pool.map(echo, [self.payload] * loops, self.cell.chunksize)
+        results = self.pool.map(echo, list(self.tasks(loops)), self.cell.chunksize)
         return self._count_whole(results)
 
     def _imap(self, loops: int) -> int:
-        return self._count_whole(
-            self.pool.imap(echo, repeat(self.payload, loops), self.cell.chunksize)
-        )
+        return self._count_whole(self.pool.imap(echo, self.tasks(loops), self.cell.chunksize))
 
     def _count_whole(self, results) -> int:
         size, count = self.cell.size, 0
