@@ -109,7 +109,7 @@ def test_startup_reaches_the_first_reply_of_a_fresh_child(name, method):
     cell = Cell("startup", name, method, 64, "free")
     with ChannelStartup(cell, REGISTRY[name]) as startup:
         assert startup.time(2) > 0
-    assert len(startup.first_messages) == 3  # the warm-up and the two timed ones
+    assert len(startup.first_message_shares) == 3  # the warm-up and the two timed ones
     assert live_children() == []
     assert new_shm_entries(shm_before) == set()
 
