@@ -298,7 +298,7 @@ def pool_sweep(frame, title: str) -> Figure | None:
     figure, axes, _ = _panels(
         len(methods),
         panel=(3.0, 2.2),
-        left=0.8,
+        left=1.05,  # two-line label beside five-digit ticks
         right=_legend_width([label for label, _v, _c in lines]),
         wspace=0.15,
         rows=len(workers),
