@@ -22,7 +22,7 @@ from test_contract import (
 from test_run_cli import interrupt_after_cells
 
 from ipcbench import results
-from ipcbench.counter import CounterBench
+from ipcbench.counter import CounterBench, increment
 from ipcbench.fanin import FanIn
 from ipcbench.matrix import MP_METHODS, PATTERN_SPECS, Cell
 from ipcbench.patterns import DataError
@@ -141,6 +141,34 @@ def test_unlocked_counter_loses_updates_on_several_cores(method):
         found = bench.extra_metadata(200_000)
     assert found["updates"] == 400_000
     assert 0 < found["lost_updates"] < 400_000
+
+
+class _NoLock:
+    """A lock that does not lock."""
+
+    def acquire(self, *args):
+        return True
+
+    def release(self):
+        pass
+
+    __enter__, __exit__ = acquire, lambda self, *exc: None
+
+
+@pytest.mark.skipif(CPUS < 2, reason="a lost update needs two incrementers running at once")
+def test_a_lock_that_does_not_lock_fails_the_counter():
+    class BrokenLock(CounterBench):
+        def open(self):
+            self.variant = "value_lock"
+            # fork: the incrementers inherit the Value and its fake lock as they are.
+            self.shared = self.context.Value("q", 0, lock=_NoLock())
+            self.workers.start(
+                self.context, increment, (self.variant, self.shared, None), self.child_cpus, "t"
+            )
+
+    with pytest.raises(DataError, match="lost despite the lock"):
+        with BrokenLock(Cell("counter", "value_lock", "fork", 0, "split", procs=2)) as bench:
+            bench.time(200_000)
 
 
 def test_unlocked_counter_is_exact_with_one_process():
