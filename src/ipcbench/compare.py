@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ipcbench.errors import UsageError
 from ipcbench.results import ResultFile, ResultFileError, frame_of, load
-from ipcbench.tables import cell_sort_key, format_figure, render
+from ipcbench.tables import cell_sort_key, format_figure, missing, render
 
 KEY = ("pattern", "transport", "method", "size_bytes", "placement", "kind", "procs", "chunksize")
 ALPHA = 0.05
@@ -96,7 +96,7 @@ def machine_facts(inputs: Inputs) -> list[dict]:
         entry = {"label": label, "file": str(path)}
         for column, _title in FACTS:
             value = first[column]
-            entry[column] = None if _missing(value) else _plain(value)
+            entry[column] = None if missing(value) else _plain(value)
         facts.append(entry)
     return facts
 
@@ -179,7 +179,7 @@ def compare(inputs: Inputs, baseline: int = 0, fail_above_pct: float | None = No
                 cell.cpu_us.append(None)
                 continue
             cpu = row["cpu_us_per_message"]
-            cell.cpu_us.append(None if _missing(cpu) else float(cpu))
+            cell.cpu_us.append(None if missing(cpu) else float(cpu))
             cell.medians.append(float(row["median"]))
             cell.ratios.append(float(row["median"]) / float(base["median"]))
             if index == baseline:
@@ -265,10 +265,6 @@ def _cell_name(key: tuple) -> str:
     from ipcbench.matrix import Cell
 
     return Cell(*key).name
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) == "<NA>"
 
 
 def _plain(value):

@@ -1,5 +1,7 @@
 """Plain-text tables for the terminal: one spelling of figures for show, run and compare."""
 
+import math
+
 # The headline figure of each pattern, and what it means (the legend under `show`).
 PATTERN_LEGEND = {
     "pingpong": "round-trip latency in µs (lower is better)",
@@ -57,7 +59,7 @@ def milliseconds(seconds: float) -> str:
 def missing(value) -> bool:
     """None, NaN or pandas' NA: a figure this cell does not have (a column of the frame is all
     None where no cell of the file has that figure)."""
-    return value is None or str(value) in ("nan", "<NA>")
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) == "<NA>"
 
 
 def _cpu(micros) -> str:
