@@ -4,12 +4,18 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import psutil
 import pytest
 
 SHM = Path("/dev/shm")
+
+# Every process this test session starts inherits this marker, orphans included: the leak check
+# looks for it, so another user's run (or a second suite) on the machine is never blamed here.
+SESSION_MARKER = "IPCBENCH_TEST_SESSION"
+os.environ[SESSION_MARKER] = uuid.uuid4().hex
 
 
 def run_cli(*args, check=True, timeout=600, cwd=None, env=None):
@@ -92,17 +98,17 @@ def _shm_entries() -> set[str]:
     return set(os.listdir(SHM)) if SHM.is_dir() else set()
 
 
-def _our_processes(since: float) -> list[psutil.Process]:
-    """Processes started during the session that belong to ipcbench or multiprocessing."""
+def _our_processes() -> list[psutil.Process]:
+    """Live processes started by this test session (they carry its marker), this one aside."""
+    marker = os.environ[SESSION_MARKER]
     found = []
-    for process in psutil.process_iter(["pid", "create_time", "cmdline", "status"]):
+    for process in psutil.process_iter(["pid", "cmdline", "status"]):
         try:
-            if process.pid == os.getpid() or process.info["create_time"] < since:
+            if process.pid == os.getpid():
                 continue
-            command = " ".join(process.info["cmdline"] or ())
-            if "ipcbench" in command or "multiprocessing" in command:
+            if process.environ().get(SESSION_MARKER) == marker:
                 found.append(process)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     return found
 
@@ -110,12 +116,11 @@ def _our_processes(since: float) -> list[psutil.Process]:
 @pytest.fixture(scope="session", autouse=True)
 def leaves_nothing_behind():
     """After the whole suite: no new /dev/shm segment, no child, zombie or orphan process."""
-    started = time.time() - 1
     shm_before = _shm_entries()
     yield
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        leftovers = _our_processes(started) + psutil.Process().children(recursive=True)
+        leftovers = _our_processes() + psutil.Process().children(recursive=True)
         if not leftovers:
             break
         time.sleep(0.2)
