@@ -5,7 +5,8 @@ benchmark per finished cell, plus a top-level "ipcbench" section that pyperf ign
 
     {"version": "1.0", "benchmarks": [...], "metadata": {...common pyperf metadata...},
      "ipcbench": {"schema": 1, "version": "0.1.0", "planned": [cell names],
-                  "failed": {cell name: reason}, "notes": [...], "settings": {...}}}
+                  "failed": {cell name: reason}, "notes": [...], "settings": {...},
+                  "conditions": {"load": ..., "steal_pct": ..., ...}}}
 
 Per-benchmark metadata carries the cell's axes (pattern, transport, method, size_bytes,
 placement); every run also carries ipcbench_version and ipcbench_schema, which pyperf hoists
@@ -49,6 +50,8 @@ class ResultFile:
     failed: dict[str, str] = field(default_factory=dict)  # cell name -> why it has no figure
     notes: list[str] = field(default_factory=list)  # what the selection skipped, and why
     settings: dict = field(default_factory=dict)  # profile and options, for `--resume`
+    # What the machine was doing over the run (see conditions.py): load, steal_pct, ...
+    conditions: dict = field(default_factory=dict)
 
     def done(self) -> set[str]:
         return {bench.get_name() for bench in self.benchmarks}
@@ -82,6 +85,7 @@ class ResultFile:
             "failed": self.failed,
             "notes": self.notes,
             "settings": self.settings,
+            "conditions": self.conditions,
         }
         return data
 
@@ -127,6 +131,7 @@ def load(path: str | os.PathLike) -> ResultFile:
             failed=_string_map(section.get("failed", {}), "failed"),
             notes=_strings(section.get("notes", []), "notes"),
             settings=dict(section.get("settings") or {}),
+            conditions=_numbers(section.get("conditions", {}), "conditions"),
         )
     except (TypeError, ValueError) as error:
         raise ResultFileError(f"{path}: bad '{SECTION}' section: {error}") from None
@@ -207,6 +212,15 @@ def _strings(value, what: str) -> list[str]:
     return list(value)
 
 
+def _numbers(value, what: str) -> dict[str, float]:
+    if not isinstance(value, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        for v in value.values()
+    ):
+        raise ValueError(f"'{what}' must map names to numbers")
+    return dict(value)
+
+
 def _string_map(value, what: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise ValueError(f"'{what}' must map cell names to reasons")
@@ -235,7 +249,10 @@ FRAME_COLUMNS = (
     "procs",
     "chunksize",
     "n",
+    "workers",
     "median",
+    "ci_low",
+    "ci_high",
     "mad",
     "mean",
     "stdev",
@@ -248,6 +265,11 @@ FRAME_COLUMNS = (
     "first_message_us",
     "updates",
     "lost_updates",
+    "unstable",
+    "pyperf_warnings",
+    "load",
+    "steal_pct",
+    "worker_medians",
     "values",
 )
 
@@ -282,6 +304,7 @@ def frame_of(loaded) -> "pandas.DataFrame":
         {
             "size_bytes": "int64",
             "n": "int64",
+            "workers": "int64",
             "cpu_count": "Int64",
             "procs": "int64",
             "chunksize": "int64",
@@ -321,12 +344,16 @@ def _total(bench, key: str) -> int | None:
 def _rows(path: Path, result: ResultFile):
     import statistics
 
+    from ipcbench import stats
     from ipcbench.sizes import format_size
 
+    conditions = result.conditions
     for bench in result.benchmarks:
         meta = bench.get_metadata()
         values = bench.get_values()
-        median = bench.median()
+        medians = stats.worker_medians(bench)
+        summary = stats.summarize(medians)
+        median = summary.median
         size = int(meta["size_bytes"])
         yield {
             "file": str(path),
@@ -348,7 +375,10 @@ def _rows(path: Path, result: ResultFile):
             "procs": meta.get("procs", 1),
             "chunksize": meta.get("chunksize", 1),
             "n": len(values),
+            "workers": summary.workers,
             "median": median,
+            "ci_low": summary.low,
+            "ci_high": summary.high,
             "mad": bench.median_abs_dev(),
             "mean": statistics.fmean(values),
             "stdev": statistics.stdev(values) if len(values) > 1 else 0.0,
@@ -363,5 +393,10 @@ def _rows(path: Path, result: ResultFile):
             "first_message_us": _first_message_us(bench, median),
             "updates": _total(bench, "updates"),
             "lost_updates": _total(bench, "lost_updates"),
+            "unstable": stats.instability(stats.worker_values(bench)),
+            "pyperf_warnings": "; ".join(stats.pyperf_warnings(list(values))),
+            "load": conditions.get("load"),
+            "steal_pct": conditions.get("steal_pct"),
+            "worker_medians": medians,
             "values": list(values),
         }
