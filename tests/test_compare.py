@@ -47,7 +47,7 @@ def test_text_shows_machines_first_then_aligned_cells_and_partial_ones(small_res
     assert "only in small: pingpong/mp_pipe/spawn/4KiB/split" in out
     assert "only in small: pingpong/os_pipe/spawn/64B/split" in out
     assert not any(line.startswith("pingpong/mp_queue") for line in lines)
-    assert "geometric mean of ratios" in out and "Mann-Whitney" in out
+    assert "geometric mean of ratios" in out and "t-test on the log worker medians" in out
 
 
 def test_alignment_and_ratios_in_json(small_result, second):
@@ -73,7 +73,7 @@ def test_known_regression_is_found_and_gates_ci(small_result, regressed):
     data = compare_json(small_result, regressed)
     cell = next(c for c in data["cells"] if c["name"] == SHARED_CELL)["files"]["regressed"]
     assert cell["ratio"] == pytest.approx(3.0)
-    assert cell["verdict"] == "slower" and cell["p_value"] < 0.05
+    assert cell["verdict"] == "slower" and cell["q_value"] < 0.05
     others = [c["files"]["regressed"] for c in data["cells"] if c["name"] != SHARED_CELL]
     assert all(c["ratio"] == pytest.approx(1.0) and c["verdict"] == "same" for c in others)
 
@@ -105,8 +105,10 @@ def test_too_few_values_is_not_a_verdict(small_result, tmp_path):
     few = edited_copy(small_result, tmp_path / "few.json", keep_two_values)
     data = compare_json(small_result, few, "--fail-above", "10%")
     cell = next(c for c in data["cells"] if c["name"] == SHARED_CELL)["files"]["few"]
-    assert cell["verdict"] == "n/a" and cell["p_value"] is None
-    assert data["regressions"] == []  # 3x slower, but 2 values cannot show it is real
+    assert cell["verdict"] == "too few runs" and cell["p_value"] is None
+    assert data["regressions"] == []  # 3x slower, but one worker cannot show it is real
+    text = run_cli("compare", small_result, few).stdout
+    assert "too few runs (1 worker; need 2+)" in text
 
 
 def test_markdown_and_csv(small_result, second):

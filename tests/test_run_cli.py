@@ -14,6 +14,7 @@ import pytest
 from conftest import run_cli
 
 from ipcbench import results
+from ipcbench.runner import PROFILES
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = Path(__file__).resolve().parent / "plugins"
@@ -54,7 +55,8 @@ def test_show_prints_latency_and_throughput(small_result):
     lines = [line.split() for line in out.splitlines()]
     pingpong = next(line for line in lines if line[:4] == ["pingpong", "os_pipe", "fork", "64B"])
     stream = next(line for line in lines if line[:4] == ["stream", "mp_pipe", "spawn", "4KiB"])
-    assert pingpong[5] == "bytes" and pingpong[-1] == "5"
+    quick = PROFILES["quick"]
+    assert pingpong[5] == "bytes" and pingpong[-1] == str(quick.passes * quick.values)
     assert pingpong[7] == "µs" and float(pingpong[6]) > 0
     assert stream[7] == "MB/s" and float(stream[6]) > 0
     assert "Python 3." in out
@@ -196,13 +198,12 @@ def test_interrupt_keeps_finished_cells_and_resume_completes(tmp_path, signal_nu
     complete = results.load(output)
     assert complete.missing() == []
     assert len(complete.benchmarks) == len(complete.planned) == 3 * 3 * 2
-    for name, values in finished.items():  # the cells done before the interrupt were kept
-        assert (
-            complete.benchmarks[
-                [b.get_name() for b in complete.benchmarks].index(name)
-            ].get_values()
-            == values
-        )
+    # Every cell ends with one worker per pass; the workers done before the interrupt were kept.
+    passes = PROFILES["quick"].passes
+    assert {bench.get_nrun() for bench in complete.benchmarks} == {passes}
+    for name, values in finished.items():
+        bench = complete.benchmarks[[b.get_name() for b in complete.benchmarks].index(name)]
+        assert bench.get_values()[: len(values)] == values
 
 
 def test_append_adds_runs_to_existing_cells(tmp_path):
@@ -210,7 +211,7 @@ def test_append_adds_runs_to_existing_cells(tmp_path):
     run_cli("run", "-t", "null", "-s", "64", "-p", "pingpong", "--quick", "-o", output)
     run_cli("run", "-t", "null", "-s", "64", "-p", "pingpong", "--quick", "--append", output)
     bench = results.load(output).benchmarks[0]
-    assert bench.get_nrun() == 2
+    assert bench.get_nrun() == 2 * PROFILES["quick"].passes
 
 
 def _bad(*args, env=None, cwd=None):

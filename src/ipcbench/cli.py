@@ -74,7 +74,9 @@ def _dispatch(argv: list[str]) -> int:
     if args.verb == "compare":
         from ipcbench.compare import run_compare
 
-        text, status = run_compare(args.files, args.baseline, args.format, args.fail_above)
+        text, status = run_compare(
+            args.files, args.baseline, args.format, args.fail_above, args.min_effect
+        )
         print(text)
         return status
     if args.verb == "report":
@@ -99,9 +101,11 @@ def _dispatch(argv: list[str]) -> int:
 def _add_compare_arguments(parser) -> None:
     parser.description = (
         "Align cells (pattern, transport, method, size, placement, kind, procs, chunksize) across "
-        "result files and show each file's median and CPU time per message, its ratio to the "
-        "baseline (time / baseline time: above 1 is slower) and whether the difference is "
-        "significant (two-sided Mann-Whitney U on the raw values, p < 0.05)."
+        "result files and show each file's figure (median of its workers' medians) and CPU "
+        "time per message, its ratio to the baseline (time / baseline time: above 1 is slower) "
+        "with a 95%% interval, and a verdict (faster, slower, same, too few runs) from a "
+        "t-test on the log worker medians (moderated by the typical spread), corrected across "
+        "all cells (Benjamini-Hochberg, q < 0.05), calling no difference below --min-effect."
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="result files (2 or more)")
     parser.add_argument(
@@ -118,6 +122,11 @@ def _add_compare_arguments(parser) -> None:
         metavar="PCT",
         help="exit 1 when any cell is significantly slower than the baseline by more than PCT "
         "percent (`10%%` or `10`), listing those cells",
+    )
+    parser.add_argument(
+        "--min-effect",
+        metavar="PCT",
+        help="the smallest difference ever called faster or slower (default 5%%)",
     )
 
 

@@ -5,10 +5,13 @@ files from before the procs and chunksize axes load with both at 1, so they alig
 of newer files at those values. The ratio is always `time / baseline time` on the medians
 (pyperf stores seconds per round trip, message, task, process or increment), so a ratio above 1
 is slower for every pattern, rates included. CPU time per message (pingpong, stream) is shown
-beside each median but takes no part in the ratio or the test. Significance comes from a
-two-sided Mann-Whitney U test on the raw values: it assumes no normal distribution (timings are
-skewed, with a long slow tail) and copes with unequal sample counts, which pyperf's own t-test
-does not.
+beside each median but takes no part in the ratio or the test.
+
+Significance is decided where the noise is (see stats.py): on worker medians, not raw values
+(values inside one worker agree far better than workers minutes apart do), with a t-test on
+their logarithms whose spread is shrunk toward the typical spread of all cells, the p-values
+corrected across every test of the comparison (Benjamini-Hochberg), and no difference smaller
+than the minimum effect ever called.
 
 `report` reuses `load_inputs` and `compare` so both commands agree on every number.
 """
@@ -21,12 +24,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ipcbench import conditions, stats
 from ipcbench.errors import UsageError
 from ipcbench.results import ResultFile, ResultFileError, frame_of, load
+from ipcbench.stats import ALPHA, DEFAULT_MIN_EFFECT, MIN_WORKERS
 from ipcbench.tables import cell_sort_key, format_figure, missing, render
 
 KEY = ("pattern", "transport", "method", "size_bytes", "placement", "kind", "procs", "chunksize")
-ALPHA = 0.05
 FORMATS = ("text", "md", "csv", "json")
 
 # Machine facts in the order shown; the ones that can explain different timings get a warning.
@@ -116,14 +120,21 @@ def fact_warnings(facts: list[dict]) -> list[str]:
 
 @dataclass
 class CellComparison:
-    """One cell across files; per-file lists are None where the file lacks the cell."""
+    """One cell across files; per-file lists hold None where the file lacks the cell."""
 
     key: tuple
-    medians: list
-    ratios: list
-    p_values: list
-    verdicts: list  # "baseline", "slower", "faster", "same", "n/a" (too few values), None
+    medians: list = field(default_factory=list)  # median of worker medians, seconds
+    workers: list = field(default_factory=list)  # worker processes behind each median
+    ratios: list = field(default_factory=list)  # median / baseline median
+    ratio_lows: list = field(default_factory=list)  # 95% interval of the ratio (None: no test)
+    ratio_highs: list = field(default_factory=list)
+    p_values: list = field(default_factory=list)  # t-test on log worker medians, uncorrected
+    q_values: list = field(default_factory=list)  # p corrected across the whole comparison
+    verdicts: list = field(default_factory=list)  # "baseline", stats.VERDICTS, None
     cpu_us: list = field(default_factory=list)  # CPU µs per message; None: not measured
+    unstable: list = field(default_factory=list)  # why a file's figure is shaky, '' if not
+    # (baseline worker medians, this file's) per file; None for the baseline and absent files
+    pairs: list = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -142,12 +153,16 @@ class Comparison:
     geomeans: dict[str, list]  # transport (and "all") -> geometric mean ratio per file
     regressions: list[tuple[str, str, float, float]] = field(default_factory=list)
     threshold_pct: float | None = None
+    min_effect: float = DEFAULT_MIN_EFFECT
 
 
-def compare(inputs: Inputs, baseline: int = 0, fail_above_pct: float | None = None) -> Comparison:
+def compare(
+    inputs: Inputs,
+    baseline: int = 0,
+    fail_above_pct: float | None = None,
+    min_effect: float = DEFAULT_MIN_EFFECT,
+) -> Comparison:
     """Align every file's cells with the baseline file's and test each difference."""
-    from scipy.stats import mannwhitneyu
-
     frame = inputs.frame
     labels = inputs.labels
     by_file = [
@@ -168,41 +183,19 @@ def compare(inputs: Inputs, baseline: int = 0, fail_above_pct: float | None = No
         if key not in reference or len(holders) < 2:
             continue
         base = reference[key]
-        cell = CellComparison(key, [], [], [], [])
+        cell = CellComparison(key)
         for index, rows in enumerate(by_file):
             row = rows.get(key)
-            if row is None:
-                cell.medians.append(None)
-                cell.ratios.append(None)
-                cell.p_values.append(None)
-                cell.verdicts.append(None)
-                cell.cpu_us.append(None)
-                continue
-            cpu = row["cpu_us_per_message"]
-            cell.cpu_us.append(None if missing(cpu) else float(cpu))
-            cell.medians.append(float(row["median"]))
-            cell.ratios.append(float(row["median"]) / float(base["median"]))
-            if index == baseline:
-                cell.p_values.append(None)
-                cell.verdicts.append("baseline")
-                continue
-            p_value = None
-            if _can_be_significant(len(row["values"]), len(base["values"])):
-                p_value = float(
-                    mannwhitneyu(row["values"], base["values"], alternative="two-sided").pvalue
-                )
-                if math.isnan(p_value):  # every value identical in both: no evidence either way
-                    p_value = 1.0
-            cell.p_values.append(p_value)
-            cell.verdicts.append(_verdict(cell.ratios[-1], p_value))
+            _add_file(cell, row, base, is_baseline=index == baseline)
         cells.append(cell)
+    _decide(cells, min_effect)
 
     facts = machine_facts(inputs)
     result = Comparison(
         labels=labels,
         baseline=baseline,
         facts=facts,
-        warnings=fact_warnings(facts),
+        warnings=fact_warnings(facts) + condition_warnings(inputs),
         cells=cells,
         partial=partial,
         failed=[
@@ -211,12 +204,13 @@ def compare(inputs: Inputs, baseline: int = 0, fail_above_pct: float | None = No
             for name, reason in result.failed.items()
         ],
         geomeans=_geomeans(cells, len(labels)),
+        min_effect=min_effect,
     )
     if fail_above_pct is not None:
         result.threshold_pct = fail_above_pct
         limit = 1 + fail_above_pct / 100
         result.regressions = [
-            (labels[index], cell.name, cell.ratios[index], cell.p_values[index])
+            (labels[index], cell.name, cell.ratios[index], cell.q_values[index])
             for cell in cells
             for index, verdict in enumerate(cell.verdicts)
             if verdict == "slower" and cell.ratios[index] > limit
@@ -224,23 +218,77 @@ def compare(inputs: Inputs, baseline: int = 0, fail_above_pct: float | None = No
     return result
 
 
-def _can_be_significant(n_a: int, n_b: int) -> bool:
-    """Whether any outcome of the test could reach ALPHA with these sample counts.
+def _add_file(cell: CellComparison, row, base, is_baseline: bool) -> None:
+    """One file's column of a cell: its figure, and its test against the baseline's."""
+    if row is None:
+        for column in (
+            cell.medians, cell.workers, cell.ratios, cell.ratio_lows, cell.ratio_highs,
+            cell.p_values, cell.verdicts, cell.cpu_us, cell.unstable, cell.pairs,
+        ):  # fmt: skip
+            column.append(None)
+        return
+    cpu = row["cpu_us_per_message"]
+    cell.cpu_us.append(None if missing(cpu) else float(cpu))
+    cell.medians.append(float(row["median"]))
+    cell.workers.append(len(row["worker_medians"]))
+    cell.unstable.append(row["unstable"] or "")
+    if is_baseline:
+        cell.pairs.append(None)
+        cell.ratios.append(1.0)
+        cell.ratio_lows.append(None)
+        cell.ratio_highs.append(None)
+        cell.p_values.append(None)
+        cell.verdicts.append("baseline")
+        return
+    # Tested once every cell's spread is known (see _decide): keep the worker medians.
+    cell.pairs.append((list(base["worker_medians"]), list(row["worker_medians"])))
+    cell.ratios.append(None)
+    cell.ratio_lows.append(None)
+    cell.ratio_highs.append(None)
+    cell.p_values.append(None)
+    cell.verdicts.append(None)
 
-    The smallest two-sided p-value Mann-Whitney U can give is 2 / C(n_a + n_b, n_a) (complete
-    separation); with 3 values against 3 that is 0.1, so no verdict would be honest.
-    """
-    if n_a < 1 or n_b < 1:
-        return False
-    return 2 / math.comb(n_a + n_b, n_a) < ALPHA
+
+def _decide(cells: list[CellComparison], min_effect: float) -> None:
+    """Test every cell against the typical spread of all, correct the p-values, give verdicts."""
+    typical = stats.prior([stats.spread(*pair) for cell in cells for pair in cell.pairs if pair])
+    for cell in cells:
+        for index, pair in enumerate(cell.pairs):
+            if pair is None:
+                continue
+            difference = stats.difference(*pair, typical)
+            cell.ratios[index] = difference.ratio
+            cell.ratio_lows[index] = difference.low
+            cell.ratio_highs[index] = difference.high
+            cell.p_values[index] = difference.p_value
+    flat = [p for cell in cells for p in cell.p_values]
+    adjusted = iter(stats.adjust(flat))
+    for cell in cells:
+        cell.q_values = [next(adjusted) for _ in cell.p_values]
+        for index, verdict in enumerate(cell.verdicts):
+            if verdict is None and cell.medians[index] is not None:
+                cell.verdicts[index] = stats.verdict(
+                    cell.ratios[index], cell.q_values[index], min_effect
+                )
 
 
-def _verdict(ratio: float, p_value: float | None) -> str:
-    if p_value is None:
-        return "n/a"
-    if p_value >= ALPHA:
-        return "same"
-    return "slower" if ratio > 1 else "faster"
+def condition_warnings(inputs: Inputs) -> list[str]:
+    """Files measured on a busy machine, and files whose machines were busy to different degrees."""
+    lines = []
+    for label, result in zip(inputs.labels, inputs.results, strict=True):
+        lines += conditions.warnings(result.conditions, label)
+    loads = {
+        label: result.conditions.get("load")
+        for label, result in zip(inputs.labels, inputs.results, strict=True)
+    }
+    known = {label: load for label, load in loads.items() if load is not None}
+    if len(known) >= 2 and max(known.values()) - min(known.values()) > 0.25:
+        listed = ", ".join(f"{label}: {load:.2f}" for label, load in known.items())
+        lines.append(
+            f"other processes loaded the machines differently ({listed} CPUs busy): "
+            f"differences may come from that"
+        )
+    return lines
 
 
 def _geomeans(cells: list[CellComparison], files: int) -> dict[str, list]:
@@ -275,15 +323,15 @@ def _plain(value):
 # -- the command ---------------------------------------------------------------------------------
 
 
-def parse_percent(text: str) -> float:
+def parse_percent(text: str, option: str) -> float:
     """`10%` or `10` -> 10.0; a UsageError for anything else."""
     number = text.strip().removesuffix("%").strip()
     try:
         value = float(number)
     except ValueError:
-        raise UsageError(f"--fail-above: {text!r} is not a percentage (e.g. 10%)") from None
+        raise UsageError(f"{option}: {text!r} is not a percentage (e.g. 10%)") from None
     if not math.isfinite(value) or value < 0:
-        raise UsageError(f"--fail-above: {text!r} must be a percentage of 0 or more")
+        raise UsageError(f"{option}: {text!r} must be a percentage of 0 or more")
     return value
 
 
@@ -292,6 +340,7 @@ def run_compare(
     baseline: str | None = None,
     output_format: str = "text",
     fail_above: str | None = None,
+    min_effect: str | None = None,
 ) -> tuple[str, int]:
     """The `compare` command: the rendered comparison and the exit status (1 = regression)."""
     if baseline is not None:
@@ -299,9 +348,14 @@ def run_compare(
         paths = [baseline, *[p for p in paths if os.path.abspath(p) != os.path.abspath(baseline)]]
     if len(paths) < 2:
         raise UsageError("compare needs at least two result files (or FILE plus --baseline)")
-    threshold = parse_percent(fail_above) if fail_above is not None else None
+    threshold = parse_percent(fail_above, "--fail-above") if fail_above is not None else None
+    effect = (
+        parse_percent(min_effect, "--min-effect") / 100
+        if min_effect is not None
+        else DEFAULT_MIN_EFFECT
+    )
     inputs = load_inputs(paths)
-    comparison = compare(inputs, baseline=0, fail_above_pct=threshold)
+    comparison = compare(inputs, baseline=0, fail_above_pct=threshold, min_effect=effect)
     render_format = {"text": to_text, "md": to_markdown, "csv": to_csv, "json": to_json}
     text = render_format[output_format](comparison)
     return text, 1 if comparison.regressions else 0
@@ -309,11 +363,19 @@ def run_compare(
 
 # -- output formats ------------------------------------------------------------------------------
 
-LEGEND = (
-    "ratio = median time / baseline median time (above 1 = slower); "
-    f"significance: two-sided Mann-Whitney U on the raw values, p < {ALPHA}; "
-    "n/a = too few values for the test to ever reach that level"
-)
+
+def _legend_text(min_effect: float) -> str:
+    return (
+        "figure = median of the workers' medians; ratio = figure / baseline figure (above 1 = "
+        "slower), [95% interval]; verdict: a t-test on the log worker medians (each cell's spread "
+        "shrunk toward the typical spread of all cells), "
+        f"Benjamini-Hochberg corrected over the comparison, q < {ALPHA}, and a difference of at "
+        f"least {min_effect:.0%} (--min-effect); 'too few runs' = fewer than {MIN_WORKERS} "
+        "workers in a file (run more passes: --append FILE, or the default profile); "
+        "! = unstable cell (workers disagree or values step)"
+    )
+
+
 CPU_LEGEND = (
     "; CPU µs/msg = CPU time (user + system) of parent and child per round trip or message "
     "(pingpong, stream), beside the median, not part of the ratio"
@@ -321,7 +383,7 @@ CPU_LEGEND = (
 
 
 def _legend(comparison: Comparison) -> str:
-    return LEGEND + (CPU_LEGEND if _has_cpu(comparison) else "")
+    return _legend_text(comparison.min_effect) + (CPU_LEGEND if _has_cpu(comparison) else "")
 
 
 def _figure(cell: CellComparison, index: int) -> str:
@@ -329,23 +391,29 @@ def _figure(cell: CellComparison, index: int) -> str:
     median = cell.medians[index]
     if median is None:
         return "-"
-    return format_figure(pattern, size, median, 0.0).split(" ± ")[0]
+    figure = format_figure(pattern, size, median, 0.0).split(" ± ")[0]
+    return figure + ("!" if cell.unstable[index] else "")
 
 
 def _ratio_text(cell: CellComparison, index: int) -> str:
-    ratio = cell.ratios[index]
+    ratio, low, high = cell.ratios[index], cell.ratio_lows[index], cell.ratio_highs[index]
     if ratio is None:
         return "-"
-    return f"{ratio:.3f}"
+    if low is None:
+        return f"{ratio:.3f}"
+    return f"{ratio:.3f} [{low:.2f}-{high:.2f}]"
 
 
 def _verdict_text(cell: CellComparison, index: int) -> str:
-    verdict, p_value = cell.verdicts[index], cell.p_values[index]
+    verdict, q_value = cell.verdicts[index], cell.q_values[index]
     if verdict is None:
         return "-"
-    if verdict == "n/a":
-        return "n/a"
-    return f"{verdict} (p={p_value:.3f})"
+    if verdict == "too few runs":
+        fewest = min(w for w in (cell.workers[index], cell.workers[0]) if w is not None)
+        return f"too few runs ({fewest} worker{'s' if fewest != 1 else ''}; need {MIN_WORKERS}+)"
+    if q_value is None:
+        return verdict
+    return f"{verdict} (q={q_value:.3f})"
 
 
 def _cpu_text(cell: CellComparison, index: int) -> str:
@@ -417,8 +485,8 @@ def _summary_lines(comparison: Comparison) -> list[str]:
                 f"the baseline by more than {comparison.threshold_pct:g}%:"
             )
             lines += [
-                f"  {label}: {name}: {ratio:.3f}x (p={p:.3f})"
-                for label, name, ratio, p in comparison.regressions
+                f"  {label}: {name}: {ratio:.3f}x (q={q:.3f})"
+                for label, name, ratio, q in comparison.regressions
             ]
         else:
             lines.append(
@@ -467,10 +535,15 @@ CSV_COLUMNS = (
     "file",
     "baseline",
     "median_s",
+    "workers",
     "cpu_us_per_message",
     "ratio",
+    "ratio_low",
+    "ratio_high",
     "p_value",
+    "q_value",
     "verdict",
+    "unstable",
 )
 
 
@@ -484,26 +557,35 @@ def to_csv(comparison: Comparison) -> str:
         for index, label in enumerate(comparison.labels):
             if cell.medians[index] is None:
                 continue
-            p_value = cell.p_values[index]
             writer.writerow(
                 [
                     *cell.key,
                     label,
                     base,
                     repr(cell.medians[index]),
-                    "" if cell.cpu_us[index] is None else f"{cell.cpu_us[index]:.6g}",
-                    f"{cell.ratios[index]:.6g}",
-                    "" if p_value is None else f"{p_value:.6g}",
+                    cell.workers[index],
+                    _number(cell.cpu_us[index]),
+                    _number(cell.ratios[index]),
+                    _number(cell.ratio_lows[index]),
+                    _number(cell.ratio_highs[index]),
+                    _number(cell.p_values[index]),
+                    _number(cell.q_values[index]),
                     cell.verdicts[index],
+                    cell.unstable[index],
                 ]
             )
     return buffer.getvalue().rstrip("\n")
+
+
+def _number(value) -> str:
+    return "" if value is None else f"{value:.6g}"
 
 
 def to_json(comparison: Comparison) -> str:
     data = {
         "baseline": comparison.labels[comparison.baseline],
         "alpha": ALPHA,
+        "min_effect": comparison.min_effect,
         "machines": comparison.facts,
         "warnings": comparison.warnings,
         "cells": [
@@ -513,10 +595,15 @@ def to_json(comparison: Comparison) -> str:
                 "files": {
                     label: {
                         "median_s": cell.medians[i],
+                        "workers": cell.workers[i],
                         "cpu_us_per_message": cell.cpu_us[i],
                         "ratio": cell.ratios[i],
+                        "ratio_low": cell.ratio_lows[i],
+                        "ratio_high": cell.ratio_highs[i],
                         "p_value": cell.p_values[i],
+                        "q_value": cell.q_values[i],
                         "verdict": cell.verdicts[i],
+                        "unstable": cell.unstable[i],
                     }
                     for i, label in enumerate(comparison.labels)
                     if cell.medians[i] is not None
@@ -535,8 +622,8 @@ def to_json(comparison: Comparison) -> str:
         },
         "fail_above_pct": comparison.threshold_pct,
         "regressions": [
-            {"file": label, "name": name, "ratio": ratio, "p_value": p}
-            for label, name, ratio, p in comparison.regressions
+            {"file": label, "name": name, "ratio": ratio, "q_value": q}
+            for label, name, ratio, q in comparison.regressions
         ],
     }
     return json.dumps(data, indent=2)

@@ -1,42 +1,30 @@
-"""`ipcbench run`: the pyperf glue.
+"""`ipcbench run`: the command line, profiles and planning; the pyperf glue.
 
-One pyperf.Runner per process, one bench_time_func per cell. The same command line runs in two
-roles:
-  manager  (`python -m ipcbench run ...`): builds the matrix, asks pyperf for each cell in turn
-           (pyperf starts the worker processes), saves the result file after every cell, shows
-           progress;
-  worker   (pyperf re-runs `python -m ipcbench run --worker --worker-task=N ... --cells=...`):
-           opens cell N's channel, finds its loop count in-process, then lets pyperf time it.
+One pyperf.Runner per process. The same command line runs in two roles:
+  manager  (`python -m ipcbench run ...`): plans the cells (selection, --resume, --append), then
+           manager.py runs them in passes, one pyperf worker per cell per pass;
+  worker   (pyperf re-runs `python -m ipcbench run --worker --worker-task=0 ... --job=FILE`):
+           worker.py times one cell once.
 
-Harness speed: each worker process costs about half a second, so a cell spends exactly
-`processes` of them; pyperf's separate calibration worker is replaced by calibrating inside the
-worker with the child already running (the calibration runs are also the warm-up).
-Workers import only the standard library, pyperf and ipcbench's light modules.
+Harness speed: each worker process costs about half a second, so a cell spends exactly one per
+pass; pyperf's separate calibration worker is replaced by calibrating inside the cell's first
+worker with the child already running. Workers import only the standard library, pyperf and
+ipcbench's light modules.
 """
 
 import argparse
-import contextlib
-import io
 import os
-import signal
 import socket
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ipcbench import matrix, results
 from ipcbench.errors import OneLineParser, UsageError
+from ipcbench.manager import Plan, run_passes, save, workers_done
 from ipcbench.matrix import Cell, Selection
-from ipcbench.progress import Progress
 from ipcbench.sizes import parse_sizes
-from ipcbench.stopping import (
-    ManagerStop,
-    held,
-    held_while_starting_children,
-    stop_worker_once,
-)
 
 PROGRAM_ARGS = ("-m", "ipcbench", "run")
 DEFAULT_CELL_TIMEOUT = 60.0
@@ -44,23 +32,23 @@ DEFAULT_CELL_TIMEOUT = 60.0
 
 @dataclass(frozen=True)
 class Profile:
-    """pyperf settings per cell: worker processes, values per worker, warm-ups, min time/value."""
+    """Per cell: passes (one worker each), values per worker, warm-ups, min time per value.
 
-    processes: int
+    The noise lives between workers, not between values (see manager.py): a profile buys
+    precision with more passes, each worker taking only a few values.
+    """
+
+    passes: int
     values: int
     warmups: int
     min_time: float
 
 
 PROFILES = {
-    "quick": Profile(processes=1, values=5, warmups=0, min_time=0.005),
-    "default": Profile(processes=2, values=10, warmups=1, min_time=0.02),
-    "rigorous": Profile(processes=6, values=10, warmups=1, min_time=0.1),
+    "quick": Profile(passes=2, values=3, warmups=1, min_time=0.005),
+    "default": Profile(passes=3, values=5, warmups=1, min_time=0.02),
+    "rigorous": Profile(passes=8, values=5, warmups=1, min_time=0.05),
 }
-
-
-class CellTimeout(Exception):
-    pass
 
 
 def main(argv: list[str]) -> int:
@@ -71,7 +59,9 @@ def main(argv: list[str]) -> int:
     _add_run_options(parser)
     args = runner.parse_args(argv)
     if args.worker:
-        return _run_worker(runner, args)
+        from ipcbench.worker import run_worker
+
+        return run_worker(runner, args)
     return _run_manager(runner, args, profile_name)
 
 
@@ -103,7 +93,7 @@ def _make_runner(parser, profile: Profile):
     import pyperf
 
     runner = pyperf.Runner(
-        processes=profile.processes,
+        processes=profile.passes,
         values=profile.values,
         warmups=profile.warmups,
         min_time=profile.min_time,
@@ -169,14 +159,15 @@ def _add_run_options(parser) -> None:
         dest="run_profile",
         action="store_const",
         const="quick",
-        help="1 worker per cell: the rough picture, fast",
+        help=f"{PROFILES['quick'].passes} passes (workers per cell): the rough picture, fast",
     )
     prof.add_argument(
         "--rigorous",
         dest="run_profile",
         action="store_const",
         const="rigorous",
-        help="6 workers per cell, longer values: for figures you publish",
+        help=f"{PROFILES['rigorous'].passes} passes (workers per cell), longer values: "
+        "for figures you publish",
     )
     prof.add_argument(
         "--cell-timeout",
@@ -187,31 +178,19 @@ def _add_run_options(parser) -> None:
     )
 
     # Manager -> worker plumbing; not for users.
-    parser.add_argument("--cells", help=argparse.SUPPRESS)
-    parser.add_argument("--failure-file", help=argparse.SUPPRESS)
-    parser.add_argument("--auto-loops", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--job", help=argparse.SUPPRESS)
 
 
-# The manager's per-cell state, read by pyperf when it builds a worker's command line.
-_worker_state: dict = {}
+# The job file of the worker pyperf starts next (set by manager.run_passes).
+_next_job: dict = {}
 
 
 def _worker_arguments(cmd: list[str], args) -> None:
-    cmd.append("--cells=" + ",".join(_worker_state["cells"]))
-    cmd.append(f"--failure-file={_worker_state['failure_file']}")
+    cmd.append(f"--job={_next_job['path']}")
     cmd.append(f"--cell-timeout={args.cell_timeout}")
-    if _worker_state["auto_loops"]:
-        cmd.append("--auto-loops")
 
 
 # -- manager -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Plan:
-    cells: list[Cell]
-    output: Path
-    result: results.ResultFile
 
 
 def _run_manager(runner, args, profile_name: str) -> int:
@@ -220,113 +199,19 @@ def _run_manager(runner, args, profile_name: str) -> int:
     for option in ("in_process", "compare_to"):
         if getattr(args, option):
             raise UsageError(f"pyperf's --{option.replace('_', '-')} is not supported by ipcbench")
-    plan = _plan(args, registry(), profile_name)
-    auto_loops = not runner.args.loops
-    if auto_loops:
-        runner.args.loops = 1  # a placeholder: the worker finds the real count (see module doc)
+    plan = _plan(args, registry(), profile_name, passes=runner.args.processes)
     pyperf_args = runner.args
     print(
-        f"ipcbench: {len(plan.cells)} cells, profile {profile_name} "
-        f"({pyperf_args.processes} worker(s) x {pyperf_args.values} values per cell) "
-        f"-> {plan.output}",
+        f"ipcbench: {len(plan.cells)} cells x {plan.passes} passes, profile {profile_name} "
+        f"({pyperf_args.values} values per worker) -> {plan.output}",
         file=sys.stderr,
     )
     for note in plan.result.notes:
         print(f"ipcbench: note: {note}", file=sys.stderr)
-
-    progress = Progress(len(plan.cells))
-    stop = ManagerStop()
-    with tempfile.TemporaryDirectory(prefix="ipcbench-") as scratch:
-        _worker_state.update(cells=[cell.name for cell in plan.cells], auto_loops=auto_loops)
-        for index, cell in enumerate(plan.cells):
-            if stop.requested:
-                break
-            failure_file = os.path.join(scratch, f"{index}.failure")
-            _worker_state["failure_file"] = failure_file
-            progress.begin(cell.name)
-            captured = io.StringIO()
-            try:
-                with held(), contextlib.redirect_stdout(captured):
-                    bench = runner.bench_time_func(cell.name, _time_in_worker_only)
-            except BaseException:
-                # pyperf raises RuntimeError for a failed worker and exits on its own --timeout.
-                # An interrupted cell is not a failed one: it is left for --resume.
-                if stop.requested:
-                    break
-                _record_failure(runner, plan, cell, failure_file, captured, progress)
-            else:
-                plan.result.add(bench)
-                progress.end(cell.name, _describe(bench))
-            _save(plan)
-    progress.close()
-    return _summarize(plan, stop.requested)
+    return run_passes(runner, plan, _next_job)
 
 
-def _save(plan: Plan) -> None:
-    try:
-        results.save(plan.output, plan.result)
-    except OSError as error:
-        # The write is atomic: the file still holds every cell saved before this one.
-        raise UsageError(
-            f"cannot write {plan.output}: {error.strerror or error}; it keeps the cells saved "
-            f"before; free space, then: python -m ipcbench run --resume {plan.output}"
-        ) from None
-
-
-def _time_in_worker_only(loops):
-    raise AssertionError("pyperf timed a cell in the manager process")
-
-
-def _record_failure(runner, plan: Plan, cell: Cell, failure_file: str, captured, progress):
-    # pyperf counts a task only when it completes; keep worker-task indices aligned with cells.
-    runner._worker_task += 1
-    reason = _read_failure(failure_file) or captured.getvalue().strip() or "worker failed"
-    plan.result.failed[cell.name] = reason
-    progress.end(cell.name, f"FAILED: {reason}")
-
-
-def _read_failure(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as stream:
-            return stream.read().strip()
-    except OSError:
-        return ""
-
-
-def _describe(bench) -> str:
-    from ipcbench.tables import format_figure
-
-    return format_figure(
-        bench.get_metadata()["pattern"],
-        bench.get_metadata()["size_bytes"],
-        bench.median(),
-        bench.median_abs_dev(),
-    )
-
-
-def _summarize(plan: Plan, interrupted: bool) -> int:
-    result = plan.result
-    failed = len(result.failed)
-    not_run = len(result.missing()) - failed
-    print(
-        f"ipcbench: {len(result.done())} of {len(result.planned)} cells done, {failed} failed, "
-        f"{not_run} not run -> {plan.output}",
-        file=sys.stderr,
-    )
-    for name, reason in result.failed.items():
-        print(f"ipcbench: FAILED {name}: {reason}", file=sys.stderr)
-    if interrupted:
-        print(
-            f"ipcbench: interrupted; finished cells are saved. Run the rest with: "
-            f"python -m ipcbench run --resume {plan.output}",
-            file=sys.stderr,
-        )
-        return 130
-    print(f"show it with: python -m ipcbench show {plan.output}", file=sys.stderr)
-    return 1 if failed else 0
-
-
-def _plan(args, registry, profile_name: str) -> Plan:
+def _plan(args, registry, profile_name: str, passes: int) -> Plan:
     if args.resume and args.append_path:
         raise UsageError("--resume and --append cannot be combined")
     if args.resume:
@@ -335,20 +220,23 @@ def _plan(args, registry, profile_name: str) -> Plan:
     cells = matrix.build_cells(selection, registry, len(os.sched_getaffinity(0)))
     if args.affinity and any(cell.placement != "free" for cell in cells):
         raise UsageError("pyperf's --affinity pins the parent itself: use it with --placement free")
-    settings = {"profile": profile_name, "argv": sys.argv[1:]}
+    settings = {"profile": profile_name, "argv": sys.argv[1:], "passes": passes}
     if args.append_path:
         output = Path(args.append_path)
         result = results.load(output)
         result.planned = list(dict.fromkeys(result.planned + [c.name for c in cells]))
-        # Every selected cell runs again; pyperf merges the runs (same machine only).
-        return Plan(cells, output, result)
+        # Every selected cell gets `passes` more workers; pyperf merges the runs (same machine).
+        workers = workers_done(result)
+        return Plan(
+            cells, output, result, passes, base={c.name: workers.get(c.name, 0) for c in cells}
+        )
     output = Path(args.output_path) if args.output_path else _default_output()
     _check_new_output(output)
     result = results.ResultFile(
         planned=[cell.name for cell in cells], notes=list(selection.notes), settings=settings
     )
-    plan = Plan(cells, output, result)
-    _save(plan)  # fail now, not after the first cell, if it cannot be written
+    plan = Plan(cells, output, result, passes)
+    save(plan)  # fail now, not after the first cell, if it cannot be written
     return plan
 
 
@@ -373,8 +261,13 @@ def _plan_resume(args, registry) -> Plan:
         )
     output = Path(args.resume)
     result = results.load(output)
+    # Files from before passes: a cell with any worker is done.
+    passes = result.settings.get("passes", 1)
+    workers = workers_done(result)
     cells = []
-    for name in result.missing():
+    for name in result.planned:
+        if workers.get(name, 0) >= passes:
+            continue
         cell = Cell.from_name(name)
         if cell.pattern not in matrix.PATTERNS:
             raise UsageError(f"{output}: cell {name} has pattern {cell.pattern!r}, unknown here")
@@ -385,7 +278,9 @@ def _plan_resume(args, registry) -> Plan:
         cells.append(cell)
     if not cells:
         raise UsageError(f"{output}: every planned cell is done; nothing to resume")
-    return Plan(cells, output, result)
+    for cell in cells:
+        result.failed.pop(cell.name, None)  # tried again
+    return Plan(cells, output, result, passes)
 
 
 def _selection(args) -> Selection:
@@ -451,82 +346,3 @@ def _check_new_output(output: Path) -> None:
         raise UsageError(f"cannot write {output}: directory {output.parent} does not exist")
     if not os.access(output.parent, os.W_OK):
         raise UsageError(f"cannot write {output}: directory {output.parent} is not writable")
-
-
-# -- worker ------------------------------------------------------------------------------------
-
-
-def _run_worker(runner, args) -> int:
-    from ipcbench.session import open_bench
-    from ipcbench.transports import registry
-
-    cells = [Cell.from_name(name) for name in args.cells.split(",")]
-    index = runner.args.worker_task
-    cell = cells[index]
-
-    _start_watchdog(args.cell_timeout, args.failure_file)
-    try:
-        stop_worker_once()
-        with contextlib.ExitStack() as stack:
-            with held_while_starting_children(cell.method):
-                bench = stack.enter_context(open_bench(cell, registry()))
-            if args.auto_loops:
-                runner.args.loops = bench.calibrate(runner.args.min_time)
-            metadata = dict(
-                cell.metadata(),
-                placement_cpus=bench.describe_placement(),
-                **bench.extra_metadata(runner.args.loops),
-            )
-            # pyperf runs the task whose position matches --worker-task: register in order.
-            for each in cells[:index]:
-                runner.bench_time_func(each.name, _time_in_worker_only)
-            runner.bench_time_func(
-                cell.name, bench.time, metadata=metadata, inner_loops=bench.inner_loops
-            )
-    except BaseException as error:
-        reason = _failure_reason(error)
-        with open(args.failure_file, "w", encoding="utf-8") as stream:
-            stream.write(reason)
-        if isinstance(error, SystemExit):
-            raise
-        return 1
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-    return 0
-
-
-# After the timeout, cleanup gets this long before the worker ends itself outright.
-CLEANUP_GRACE = 10.0
-
-
-def _start_watchdog(seconds: float, failure_file: str) -> None:
-    """Fail the cell after `seconds`; if cleanup then hangs too, end the worker.
-
-    The first alarm raises CellTimeout, which unwinds through the session's cleanup (children
-    stopped, channels closed). A second alarm means cleanup itself is stuck: the worker exits at
-    once, and its children follow (they die with their parent, see child.prepare_child).
-    """
-    expired = []
-
-    def alarm(signum, frame):
-        if expired:
-            with open(failure_file, "w", encoding="utf-8") as stream:
-                stream.write(f"CellTimeout: no result within {seconds:g} s, and cleanup hung")
-            os._exit(1)
-        expired.append(True)
-        raise CellTimeout(f"no result within {seconds:g} s (--cell-timeout)")
-
-    signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds, CLEANUP_GRACE)
-
-
-def _failure_reason(error: BaseException) -> str:
-    if isinstance(error, CellTimeout) and error.__context__ is not None:
-        # The time ran out while cleaning up after the real failure: report that one.
-        return _failure_reason(error.__context__) + " (and cleanup then timed out)"
-    if isinstance(error, KeyboardInterrupt | SystemExit):
-        return "interrupted"
-    text = str(error).splitlines()[0] if str(error) else ""
-    if isinstance(error, EOFError | ConnectionError):
-        return f"{type(error).__name__}: {text or 'the channel closed early'} (did the child die?)"
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -17,6 +17,7 @@ from ipcbench.transports.base import MP_METHODS
 
 # Commands and the stream ack are tiny, but the receive buffers must hold them too.
 MIN_CAPACITY = 64
+STREAM_MIN_MESSAGES = 8
 
 
 def spread_cpus(placement: str, children: int) -> tuple[set[int] | None, list[set[int] | None]]:
@@ -177,6 +178,10 @@ class Session(Bench):
         self.transport_class = transport_class
         self.endpoint = self.channel = None
         self._timed_loop = TIMED_LOOPS[cell.pattern]
+        if cell.pattern == "stream":
+            # One value of a stream carries several messages: a single 16 MiB message per
+            # value would time one message's latency, not a throughput.
+            self.min_loops = STREAM_MIN_MESSAGES
 
     def child_modules(self) -> tuple[str, ...]:
         return channel_modules(self.transport_class)

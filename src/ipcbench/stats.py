@@ -8,8 +8,11 @@ figure and every test here works on worker medians (one number per worker):
 - a cell's figure is the median of its workers' medians, and its 95% interval is a t interval on
   the logarithms of those medians (timings are ratios at heart; with the 3-8 workers a run has,
   a distribution-free interval of the median would be far wider than 95% or not exist);
-- two files' cells are compared with Welch's t-test on the log worker medians (unequal counts
-  and spreads are fine), giving the ratio's interval too;
+- two files' cells are compared with a t-test on the log worker medians, giving the ratio's
+  interval too. Two or three workers estimate a spread poorly, so each cell's spread is shrunk
+  toward the typical spread of all the cells being compared (an empirical-Bayes "moderated"
+  t-test, as limma does for thousands of genes with few replicates): the prior counts as
+  PRIOR_DOF degrees of freedom, a cell's own workers as theirs;
 - across the cells of one comparison the p-values are corrected (Benjamini-Hochberg), and a
   difference smaller than the minimum effect is never called.
 
@@ -62,8 +65,49 @@ def summarize(medians: list[float]) -> Summary:
     # The interval is about the typical worker; the median sits inside it except with wild
     # outliers, which the instability check then names.
     return Summary(
-        median, min(median, math.exp(centre - half)), max(median, math.exp(centre + half)), len(medians)
+        median,
+        min(median, math.exp(centre - half)),
+        max(median, math.exp(centre + half)),
+        len(medians),
     )
+
+
+@dataclass(frozen=True)
+class Prior:
+    """The typical spread (variance of log worker medians) of the cells being compared."""
+
+    variance: float
+    dof: float
+
+
+# How many degrees of freedom the typical spread counts for against a cell's own workers.
+PRIOR_DOF = 4.0
+
+
+def spread(baseline: list[float], other: list[float]) -> tuple[float, int] | None:
+    """(pooled variance of the log worker medians of both sides, its degrees of freedom)."""
+    if len(baseline) < MIN_WORKERS or len(other) < MIN_WORKERS:
+        return None
+    sides = [[math.log(value) for value in side] for side in (baseline, other)]
+    dof = sum(len(side) - 1 for side in sides)
+    squares = sum(sum((x - statistics.fmean(side)) ** 2 for x in side) for side in sides)
+    return squares / dof, dof
+
+
+def prior(spreads: list[tuple[float, int] | None]) -> Prior | None:
+    """The typical variance over the cells: robust to a few erratic cells (their median).
+
+    The median of sample variances sits below the true variance (by the median of a chi-square
+    over its degrees of freedom: 0.69 with 2), so it is scaled back up to be unbiased.
+    """
+    known = list(filter(None, spreads))
+    if not known:
+        return None
+    from scipy import stats as scipy_stats
+
+    dof = statistics.median(dof for _variance, dof in known)
+    median_share = float(scipy_stats.chi2.median(dof)) / dof
+    return Prior(statistics.median(variance for variance, _dof in known) / median_share, PRIOR_DOF)
 
 
 @dataclass(frozen=True)
@@ -76,27 +120,28 @@ class Difference:
     p_value: float | None  # None: too few workers for a test
 
 
-def difference(baseline: list[float], other: list[float]) -> Difference:
-    """Welch's t-test on log worker medians; the ratio is of the cells' figures (medians)."""
+def difference(
+    baseline: list[float], other: list[float], typical: Prior | None = None
+) -> Difference:
+    """A t-test on log worker medians (moderated by `typical`); the ratio is of the figures."""
     ratio = statistics.median(other) / statistics.median(baseline)
-    if len(baseline) < MIN_WORKERS or len(other) < MIN_WORKERS:
+    own = spread(baseline, other)
+    if own is None:
         return Difference(ratio, None, None, None)
     from scipy import stats as scipy_stats
 
-    a = [math.log(value) for value in baseline]
-    b = [math.log(value) for value in other]
-    var_a, var_b = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
-    shift = statistics.fmean(b) - statistics.fmean(a)
-    spread = math.sqrt(var_a + var_b)
-    if spread == 0.0:
+    variance, dof = own
+    if typical is not None:
+        variance = (typical.dof * typical.variance + dof * variance) / (typical.dof + dof)
+        dof = typical.dof + dof
+    shift = statistics.fmean(map(math.log, other)) - statistics.fmean(map(math.log, baseline))
+    error = math.sqrt(variance * (1 / len(baseline) + 1 / len(other)))
+    if error == 0.0:
         # Identical workers on both sides (synthetic data): any shift at all is certain.
         p_value = 1.0 if shift == 0.0 else 0.0
         return Difference(ratio, math.exp(shift), math.exp(shift), p_value)
-    # Welch-Satterthwaite degrees of freedom.
-    dof = (var_a + var_b) ** 2 / (var_a**2 / (len(a) - 1) + var_b**2 / (len(b) - 1))
-    t = shift / spread
-    p_value = float(2 * scipy_stats.t.sf(abs(t), dof))
-    half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, dof)) * spread
+    p_value = float(2 * scipy_stats.t.sf(abs(shift / error), dof))
+    half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, dof)) * error
     return Difference(ratio, math.exp(shift - half), math.exp(shift + half), p_value)
 
 
