@@ -98,3 +98,25 @@ def bad_file(kind: str, source: Path, directory: Path) -> tuple[Path, str]:
     if make is not None:
         path.write_text(make(source.read_text()))
     return path, expected
+
+
+def synthetic_file(path: Path, workers_by_cell: dict[str, list[list[float]]]) -> Path:
+    """A result file whose cells hold exactly these values, one list per worker (test data
+    with known statistics; the machine facts are this machine's, as pyperf records them)."""
+    import pyperf
+
+    from ipcbench import results
+    from ipcbench.matrix import Cell
+
+    benchmarks = []
+    for name, workers in workers_by_cell.items():
+        metadata = {"name": name, "unit": "second", "loops": 1, **Cell.from_name(name).metadata()}
+        runs = [pyperf.Run(values, metadata=metadata) for values in workers]
+        benchmarks.append(pyperf.Benchmark(runs))
+    result = results.ResultFile(
+        benchmarks=benchmarks,
+        planned=list(workers_by_cell),
+        settings={"profile": "default", "passes": max(map(len, workers_by_cell.values()))},
+    )
+    results.save(path, result)
+    return path

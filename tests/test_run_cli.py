@@ -130,8 +130,15 @@ def test_suite_file_and_flags_that_override_it(tmp_path):
     )
 
 
-def interrupt_after_cells(command: list[str], output: Path, cells: int, signal_number):
-    """Run `command`, signal its process group once `output` holds `cells` cells, let it end.
+def _cells(result: results.ResultFile) -> int:
+    return len(result.benchmarks)
+
+
+def interrupt_after_cells(
+    command: list[str], output: Path, cells: int, signal_number, measure=_cells
+):
+    """Run `command`, signal its process group once `output` holds `cells` cells (or
+    `measure(result)` reaches `cells`), let it end.
 
     Returns (exit status, stderr, session id): the session holds every process of the run.
     """
@@ -140,7 +147,7 @@ def interrupt_after_cells(command: list[str], output: Path, cells: int, signal_n
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
     try:
-        _wait_for_cells(output, cells)
+        _wait_for_cells(output, cells, measure)
         os.killpg(process.pid, signal_number)
         _, stderr = process.communicate(timeout=60)
     finally:
@@ -150,11 +157,11 @@ def interrupt_after_cells(command: list[str], output: Path, cells: int, signal_n
     return process.returncode, stderr, process.pid
 
 
-def _wait_for_cells(path: Path, count: int, timeout: float = 60) -> None:
+def _wait_for_cells(path: Path, count: int, measure=_cells, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if len(results.load(path).benchmarks) >= count:
+            if measure(results.load(path)) >= count:
                 return
         except results.ResultFileError:
             pass

@@ -1,0 +1,80 @@
+"""Interleaved passes, one loop count per cell, and resume in the middle of a pass (real runs)."""
+
+import signal
+import sys
+from collections import defaultdict
+
+import pytest
+from conftest import run_cli
+from test_run_cli import interrupt_after_cells
+
+from ipcbench import results
+
+# Eight in-process cells: cheap to run, and 8! orders make a repeated shuffle a 1-in-40320 event.
+SELECTION = ("-t", "null", "-p", "pingpong,stream", "-s", "64,1KiB,4KiB,64KiB")
+
+
+def _runs(path):
+    """(cell name, run metadata) for every worker of every cell, in the file's order."""
+    for bench in results.load(path).benchmarks:
+        for run in bench.get_runs():
+            yield bench.get_name(), run.get_metadata()
+
+
+@pytest.fixture(scope="module")
+def three_passes(tmp_path_factory):
+    path = tmp_path_factory.mktemp("passes") / "passes.json"
+    run_cli("run", *SELECTION, "--quick", "--processes", "3", "-o", path)
+    return path
+
+
+def test_every_pass_visits_every_cell_once_in_its_own_order(three_passes):
+    result = results.load(three_passes)
+    assert result.settings["passes"] == 3
+    orders = defaultdict(dict)  # pass -> position -> cell
+    for name, metadata in _runs(three_passes):
+        orders[metadata["ipcbench_pass"]][metadata["ipcbench_position"]] = name
+        assert metadata["ipcbench_started"]  # each worker's start time is recorded
+    assert sorted(orders) == [1, 2, 3]
+    for order in orders.values():
+        assert sorted(order) == list(range(8))  # one worker per cell, positions 0..7
+        assert sorted(order.values()) == sorted(result.planned)
+    sequences = [tuple(order[i] for i in range(8)) for order in orders.values()]
+    assert len(set(sequences)) == 3, "passes ran the cells in the same order"
+
+
+def test_one_loop_count_per_cell_and_streams_of_several_messages(three_passes):
+    loops = defaultdict(set)
+    for name, metadata in _runs(three_passes):
+        loops[name].add(metadata["loops"])
+    for name, counts in loops.items():
+        assert len(counts) == 1, f"{name} ran with loop counts {counts}"
+        if name.startswith("stream/"):
+            assert min(counts) >= 8, f"{name}: a stream value of {counts} messages"
+
+
+def test_resume_in_the_middle_of_a_pass_runs_only_the_missing_workers(tmp_path):
+    output = tmp_path / "interrupted.json"
+    command = [sys.executable, "-m", "ipcbench", "run", *SELECTION, "--quick", "-o", str(output)]
+    # 10 saved workers: the first pass (8) is done and the second one is under way.
+    returncode, stderr, _ = interrupt_after_workers(command, output, 10)
+    assert returncode == 130, stderr
+    before = {b.get_name(): b.get_values() for b in results.load(output).benchmarks}
+    counts = {b.get_name(): b.get_nrun() for b in results.load(output).benchmarks}
+    assert set(counts.values()) == {1, 2}, counts  # interrupted inside pass 2
+
+    resumed = run_cli("run", "--resume", output)
+    assert "incomplete" in resumed.stderr
+    complete = results.load(output)
+    assert {b.get_nrun() for b in complete.benchmarks} == {2}
+    for bench in complete.benchmarks:
+        assert bench.get_values()[: len(before[bench.get_name()])] == before[bench.get_name()]
+    with pytest.raises(AssertionError, match="nothing to resume"):
+        run_cli("run", "--resume", output)
+
+
+def interrupt_after_workers(command, output, workers):
+    def saved_workers(result):
+        return sum(bench.get_nrun() for bench in result.benchmarks)
+
+    return interrupt_after_cells(command, output, workers, signal.SIGINT, measure=saved_workers)
