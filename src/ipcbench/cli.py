@@ -9,6 +9,7 @@ from ipcbench.errors import OneLineParser, UsageError
 
 VERBS = {
     "list": "transports, start methods, patterns, default sizes",
+    "check": "what on this machine can spoil timings: CPUs, governor, load, steal",
     "run": "run the benchmark matrix under pyperf (see `run --help`)",
     "show": "a readable table of one or more result files",
     "compare": "compare result files cell by cell: ratios, significance, regressions",
@@ -41,6 +42,18 @@ def main(argv: list[str] | None = None) -> int:
         raise
 
 
+def _positive_seconds(text: str) -> float:
+    import math
+
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise UsageError(f"--seconds: {text!r} is not a number") from None
+    if not (math.isfinite(seconds) and 0 < seconds <= 60):
+        raise UsageError(f"--seconds: {text!r} must be above 0 and at most 60")
+    return seconds
+
+
 def _fail(message: str) -> int:
     print(f"ipcbench: error: {message}", file=sys.stderr)
     return 2
@@ -58,6 +71,13 @@ def _dispatch(argv: list[str]) -> int:
     )
     for verb, help_text in VERBS.items():
         verbs.add_parser(verb, help=help_text, add_help=verb != "run")
+    verbs.choices["check"].add_argument(
+        "--seconds",
+        type=_positive_seconds,
+        default=1.0,
+        metavar="S",
+        help="how long to sample load and steal (default 1)",
+    )
     show = verbs.choices["show"]
     show.add_argument("files", nargs="+", metavar="FILE", help="result files")
     _add_compare_arguments(verbs.choices["compare"])
@@ -66,6 +86,10 @@ def _dispatch(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.verb == "list":
         return _list()
+    if args.verb == "check":
+        from ipcbench.check import run_check
+
+        return run_check(args.seconds)
     if args.verb == "show":
         from ipcbench.tables import show as show_files
 

@@ -98,7 +98,7 @@ def merge(earlier: dict, later: dict) -> dict:
     return merged
 
 
-def warnings(conditions: dict, label: str = "") -> list[str]:
+def warnings(conditions: dict, label: str = "", during: str = "during the run") -> list[str]:
     """One line per condition that makes timings suspect ('' label: no file named)."""
     where = f"{label}: " if label else ""
     lines = []
@@ -106,13 +106,13 @@ def warnings(conditions: dict, label: str = "") -> list[str]:
     load = conditions.get("load")
     if load is not None and load > HIGH_LOAD_PER_CPU * cpus:
         lines.append(
-            f"{where}other processes kept {load:.2f} of {cpus:g} CPUs busy during the run: "
+            f"{where}other processes kept {load:.2f} of {cpus:g} CPUs busy {during}: "
             f"timings may be slow and noisy"
         )
     steal = conditions.get("steal_pct")
     if steal is not None and steal > HIGH_STEAL_PCT:
         lines.append(
-            f"{where}the hypervisor stole {steal:.1f}% of CPU time during the run: "
+            f"{where}the hypervisor stole {steal:.1f}% of CPU time {during}: "
             f"timings may be slow and noisy"
         )
     return lines

@@ -1,0 +1,108 @@
+"""The A/A test: can `compare` tell noise from a real difference on this machine?
+
+Runs one selection three times: twice back to back on an idle machine (A and A'), then once
+while two busy processes compete for the CPUs (L). Then prints:
+  - the A/A false-alarm rate: cells `compare` calls faster or slower between A and A' (the same
+    code: every such call is a false alarm), and `--fail-above 10%`'s exit status on them;
+  - the median and 90th percentile run-to-run change per cell between A and A';
+  - the share of cells called slower under load (L against A): a test that never says
+    "different" would pass the A/A test trivially;
+  - how long each run took.
+
+    python bench/aa_test.py                      # the default matrix, default profile (~12 min)
+    python bench/aa_test.py --quick              # the quick profile
+    python bench/aa_test.py -- -t os_pipe -s 64  # any `run` selection after --
+
+A benchmark, not a test: it prints figures and asserts nothing. Keep the machine otherwise idle.
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SPIN = "import time\nend = time.monotonic() + 3600\nwhile time.monotonic() < end: pass"
+
+
+def run(selection: list[str], output: Path) -> float:
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "ipcbench", "run", *selection, "-o", str(output)],
+        check=False,  # a failed cell still leaves a comparable file
+        stderr=subprocess.DEVNULL,
+    )
+    return time.monotonic() - started
+
+
+def compare(baseline: Path, other: Path, *extra: str) -> tuple[dict, int]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "ipcbench", "compare", str(baseline), str(other), *extra],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode not in (0, 1):
+        raise SystemExit(f"compare failed: {completed.stderr.strip()}")
+    return completed, completed.returncode
+
+
+def verdicts(baseline: Path, other: Path) -> list[dict]:
+    completed, _ = compare(baseline, other, "--format", "json")
+    data = json.loads(completed.stdout)
+    return [cell["files"][other.stem] for cell in data["cells"]]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="use the quick profile")
+    parser.add_argument("--keep", metavar="DIR", help="keep the three result files in DIR")
+    parser.add_argument("--busy", type=int, default=2, help="busy processes for the load run")
+    parser.add_argument("selection", nargs="*", help="`run` options after --")
+    args = parser.parse_args()
+    selection = [*args.selection, *(["--quick"] if args.quick else [])]
+
+    directory = Path(args.keep or tempfile.mkdtemp(prefix="ipcbench-aa-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    first, second, loaded = (directory / f"{n}.json" for n in ("a1", "a2", "load"))
+    for path in (first, second, loaded):
+        path.unlink(missing_ok=True)
+
+    seconds = {"a1": run(selection, first), "a2": run(selection, second)}
+    spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(args.busy)]
+    try:
+        seconds["load"] = run(selection, loaded)
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+    same = verdicts(first, second)
+    called = [cell for cell in same if cell["verdict"] in ("faster", "slower")]
+    changes = sorted(abs(cell["ratio"] - 1) for cell in same)
+    _, gate = compare(first, second, "--fail-above", "10%")
+    under_load = verdicts(first, loaded)
+    slower = [cell for cell in under_load if cell["verdict"] == "slower"]
+    too_few = sum(cell["verdict"] == "too few runs" for cell in same)
+
+    print(f"selection: {' '.join(selection) or '(default matrix, default profile)'}")
+    print(f"run times: A {seconds['a1']:.0f} s, A' {seconds['a2']:.0f} s, "
+          f"under load {seconds['load']:.0f} s")  # fmt: skip
+    print(f"A/A false alarms: {len(called)} of {len(same)} cells ({len(called) / len(same):.1%})"
+          + (f"; {too_few} cells had too few runs to test" if too_few else ""))  # fmt: skip
+    for cell in called:
+        print(f"  called {cell['verdict']}: ratio {cell['ratio']:.3f} (q={cell['q_value']:.3g})")
+    print(f"A/A run-to-run change per cell: median {statistics.median(changes):.1%}, "
+          f"90th percentile {changes[int(0.9 * (len(changes) - 1))]:.1%}")  # fmt: skip
+    print(f"compare --fail-above 10% on A/A: exit status {gate}")
+    print(f"under load ({args.busy} busy processes): {len(slower)} of {len(under_load)} cells "
+          f"called slower ({len(slower) / len(under_load):.1%})")  # fmt: skip
+    print(f"files: {directory}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
