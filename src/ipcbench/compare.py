@@ -277,17 +277,18 @@ def condition_warnings(inputs: Inputs) -> list[str]:
     lines = []
     for label, result in zip(inputs.labels, inputs.results, strict=True):
         lines += conditions.warnings(result.conditions, label)
-    loads = {
-        label: result.conditions.get("load")
-        for label, result in zip(inputs.labels, inputs.results, strict=True)
-    }
-    known = {label: load for label, load in loads.items() if load is not None}
-    if len(known) >= 2 and max(known.values()) - min(known.values()) > 0.25:
-        listed = ", ".join(f"{label}: {load:.2f}" for label, load in known.items())
-        lines.append(
-            f"other processes loaded the machines differently ({listed} CPUs busy): "
-            f"differences may come from that"
-        )
+    for key, unit, limit in (("load", "CPUs busy", 0.25), ("steal_pct", "% stolen", 5.0)):
+        known = {
+            label: result.conditions[key]
+            for label, result in zip(inputs.labels, inputs.results, strict=True)
+            if key in result.conditions
+        }
+        if len(known) >= 2 and max(known.values()) - min(known.values()) > limit:
+            listed = ", ".join(f"{label}: {value:.2f}" for label, value in known.items())
+            lines.append(
+                f"the machines were not equally quiet ({listed} {unit}): "
+                f"differences may come from that"
+            )
     return lines
 
 

@@ -17,7 +17,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from ipcbench.matrix import Cell
+from ipcbench.matrix import VARIANTS, Cell
 from ipcbench.stopping import held_while_starting_children, stop_worker_once
 
 # Calibration searches per cell (the median loop count is used): one search can end early on a
@@ -53,7 +53,7 @@ class Job:
 
 def run_worker(runner, args) -> int:
     from ipcbench.session import open_bench
-    from ipcbench.transports import registry
+    from ipcbench.transports import find
 
     job = Job.load(args.job)
     cell = Cell.from_name(job.cell)
@@ -62,7 +62,8 @@ def run_worker(runner, args) -> int:
         stop_worker_once()
         with contextlib.ExitStack() as stack:
             with held_while_starting_children(cell.method):
-                bench = stack.enter_context(open_bench(cell, registry()))
+                transports = {} if cell.transport in VARIANTS else find(cell.transport)
+                bench = stack.enter_context(open_bench(cell, transports))
             if job.loops is None:
                 runner.args.loops = statistics.median_low(
                     bench.calibrate(runner.args.min_time) for _ in range(CALIBRATIONS)

@@ -85,3 +85,21 @@ def load_plugins() -> list[type[Transport]]:
 
 def registry(with_plugins: bool = True) -> Registry:
     return Registry(builtin() + tuple(load_plugins() if with_plugins else ()))
+
+
+def find(name: str) -> dict[str, type[Transport]]:
+    """`{name: transport}` for a worker, importing as little as possible.
+
+    A worker needs one transport, and a full registry imports every adapter and reads every
+    installed package's entry points (tens of ms, paid again by every worker of every cell).
+    A built-in adapter lives in the module of its name; anything else takes the full registry.
+    """
+    module_names = {module for module, _class_name in BUILTIN_CLASSES}
+    if name in module_names:
+        module = importlib.import_module(f"{__name__}.{name}")
+        for module_name, class_name in BUILTIN_CLASSES:
+            transport = getattr(module, class_name) if module_name == name else None
+            if transport is not None and transport.name == name:
+                return {name: transport}
+    full = registry()
+    return {name: full[name]} if name in full else {}
