@@ -14,16 +14,12 @@ from pathlib import Path
 from ipcbench.compare import Inputs, compare, load_inputs
 from ipcbench.errors import UsageError
 from ipcbench.output import write_atomically
-from ipcbench.report import findings
+from ipcbench.report import answer, findings
 from ipcbench.sizes import format_size, parse_size
-from ipcbench.tables import axis_applies, cell_sort_key, format_figure, missing
+from ipcbench.tables import axis_applies, cell_sort_key, missing
 
 DEFAULT_OUTPUT = Path("reports") / "index.html"
 TEMPLATES = Path(__file__).parent / "templates"
-# The baseline every Python user knows; the answer table says how far the winner is from it.
-POPULAR = "mp_queue"
-# No second process: the harness's own floor, not an answer to "which IPC should I use".
-FLOOR = "null"
 
 
 @dataclass
@@ -208,6 +204,8 @@ def render_report(inputs: Inputs, heatmap_size: int | None = None, command_paths
 
     command_paths = [str(p) for p in (command_paths or inputs.paths)]
     kinds = kind_rows(inputs)
+    # Before the kinds become labels: the answer ranks within one kind, in-process cells apart.
+    answers = answer.answer_rows(inputs.frame, inputs.labels)
     inputs = _kinds_as_transports(inputs)
     comparison = compare(inputs) if len(inputs.paths) > 1 else None
     environment = jinja2.Environment(
@@ -221,11 +219,11 @@ def render_report(inputs: Inputs, heatmap_size: int | None = None, command_paths
         command=_command(["report", *command_paths]),
         machines=_machines(inputs, command_paths),
         comparison=comparison,
-        answers=answer_rows(inputs),
+        answers=answers,
         kinds=kinds,
         several=len(inputs.paths) > 1,
-        floor=FLOOR,
-        popular=POPULAR,
+        popular=answer.POPULAR,
+        in_process=answer.IN_PROCESS_TRANSPORTS,
         plots=_plots(inputs, heatmap_size, command_paths, comparison),
         sections=pattern_sections(inputs, command_paths),
         headlines=headlines(inputs),
@@ -329,81 +327,6 @@ def _machines(inputs: Inputs, command_paths: list[str]) -> list[dict]:
             }
         )
     return machines
-
-
-# Patterns whose cells answer "which way is fastest": the counter's fastest variant is the wrong
-# one (it loses updates) and the bare process is no transport; both have sections of their own.
-ANSWER_PATTERNS = ("pingpong", "stream", "startup", "fanin", "pool")
-
-
-def answer_rows(inputs: Inputs) -> list[dict]:
-    """Per machine, pattern and size: the fastest transport+method and how far ahead it is."""
-    from ipcbench.matrix import PATTERNS
-
-    rows = []
-    frame = inputs.frame
-    frame = frame[
-        (frame["transport"] != FLOOR)
-        & frame["pattern"].isin(ANSWER_PATTERNS)
-        & (frame["transport"] != findings.BARE_PROCESS)
-    ]
-    for label in inputs.labels:
-        for (pattern, size), cells in frame[frame["machine"] == label].groupby(
-            ["pattern", "size_bytes"], sort=False
-        ):
-            cells = cells.sort_values("median")
-            fastest, slowest = cells.iloc[0], cells.iloc[-1]
-            popular = cells[cells["transport"] == POPULAR]
-            for axis in ("method", "procs"):  # like for like, where measured
-                alike = popular[popular[axis] == fastest[axis]]
-                popular = alike if not alike.empty else popular
-            rows.append(
-                {
-                    "machine": label,
-                    "pattern": pattern,
-                    "size": format_size(int(size)),
-                    "size_bytes": int(size),
-                    "fastest": _who(fastest, cells),
-                    "figure": _figure(fastest),
-                    "vs_slowest": _times(slowest, fastest) + f" than {_who(slowest, cells)}"
-                    if len(cells) > 1
-                    else "only one transport measured",
-                    "vs_popular": _vs_popular(popular, fastest, cells)
-                    if pattern != "pool"
-                    else "—",
-                }
-            )
-    order = {pattern: index for index, pattern in enumerate(PATTERNS)}
-    return sorted(rows, key=lambda r: (r["machine"], order.get(r["pattern"], 99), r["size_bytes"]))
-
-
-def _who(row, cells) -> str:
-    """`os_pipe (fork)`, with the placement, workers or producers and chunksize where the
-    candidates differ in them."""
-    extra = [row["placement"]] if cells["placement"].nunique() > 1 else []
-    if cells["procs"].nunique() > 1:
-        noun = {"fanin": "producer", "pool": "worker"}.get(row["pattern"], "process")
-        extra.append(f"{row['procs']} {noun}{'s' if row['procs'] > 1 else ''}")
-    if axis_applies(row["pattern"], row["transport"], "chunksize"):
-        extra.append(f"chunksize {row['chunksize']}")
-    return f"{row['transport']} ({', '.join([row['method'], *extra])})"
-
-
-def _figure(row) -> str:
-    return format_figure(row["pattern"], int(row["size_bytes"]), row["median"], 0.0).split(" ± ")[0]
-
-
-def _times(slower, faster) -> str:
-    return f"{slower['median'] / faster['median']:.1f}× faster"
-
-
-def _vs_popular(popular, fastest, cells) -> str:
-    if popular.empty:
-        return f"{POPULAR} not measured"
-    best = popular.sort_values("median").iloc[0]
-    if best["transport"] == fastest["transport"] and best["method"] == fastest["method"]:
-        return f"it is {POPULAR}"
-    return f"{_times(best, fastest)} than {_who(best, cells)} ({_figure(best)})"
 
 
 def table_rows(inputs: Inputs) -> list[dict]:
