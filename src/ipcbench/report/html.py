@@ -8,15 +8,15 @@ import datetime
 import io
 import shlex
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ipcbench.compare import Inputs, compare, load_inputs
 from ipcbench.errors import UsageError
 from ipcbench.output import write_atomically
-from ipcbench.report import answer, findings
+from ipcbench.report import answer, findings, significance
 from ipcbench.sizes import format_size, parse_size
-from ipcbench.tables import axis_applies, cell_sort_key, missing
+from ipcbench.tables import axis_applies, cell_sort_key, missing, noise_warning
 
 DEFAULT_OUTPUT = Path("reports") / "index.html"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -31,6 +31,9 @@ class Plot:
     caption: str
     image: str  # data URI
     command: str
+    # The figure's numbers as tables where a reader needs them (the start-method heatmap):
+    # (title, headers, rows of (text, CSS class) cells).
+    tables: list = field(default_factory=list)
 
 
 @dataclass
@@ -154,35 +157,53 @@ def _html_target(output: str | None) -> Path:
 
 
 def kind_rows(inputs: Inputs) -> list[dict]:
-    """Cells measured with several payload kinds: the median per kind, in µs, side by side."""
+    """Cells measured with several payload kinds: the median per kind, in µs, side by side, and
+    the serialisation share 1 − bytes / pickle where the worker-level test (corrected over the
+    table) tells the two apart; a share within noise says so instead of a number."""
+    from ipcbench import stats
+
     frame = inputs.frame
     frame = frame[frame["pattern"].isin(("pingpong", "stream"))]  # the patterns with kinds
     axes = ["machine", "pattern", "transport", "method", "size_bytes", "placement"]
     if frame["kind"].nunique() < 2:
         return []
-    table = frame.pivot_table(index=axes, columns="kind", values="median", aggfunc="first")
-    table = table[table.notna().sum(axis=1) > 1]  # only cells with something to compare
-    rows = []
-    for index, medians in table.iterrows():
-        machine, pattern, transport, method, size, _placement = index
-        micro = {}
-        for kind in ("bytes", "pickle", "numpy"):
-            median = medians.get(kind)
-            micro[kind] = None if median is None or median != median else median * 1e6  # NaN
-        share = None
+    rows, tests = [], []
+    for (machine, pattern, transport, method, size, _placement), group in frame.groupby(
+        axes, sort=False
+    ):
+        by_kind = {record["kind"]: record for record in group.to_dict("records")}
+        if len(by_kind) < 2:
+            continue  # only cells with something to compare
+        micro = {
+            kind: by_kind[kind]["median"] * 1e6 if kind in by_kind else None
+            for kind in ("bytes", "pickle", "numpy")
+        }
+        row = {
+            "machine": machine,
+            "pattern": pattern,
+            "transport": transport,
+            "method": method,
+            "size": format_size(int(size)),
+            "share": None,
+            "share_text": "—",
+            **micro,
+        }
         if micro["bytes"] is not None and micro["pickle"] is not None:
-            share = 1 - micro["bytes"] / micro["pickle"]
-        rows.append(
-            {
-                "machine": machine,
-                "pattern": pattern,
-                "transport": transport,
-                "method": method,
-                "size": format_size(int(size)),
-                "share": share,
-                **micro,
-            }
-        )
+            row["share"] = 1 - micro["bytes"] / micro["pickle"]
+            difference = stats.difference(
+                list(by_kind["pickle"]["worker_medians"]), list(by_kind["bytes"]["worker_medians"])
+            )
+            tests.append((row, difference))
+        rows.append(row)
+    q_values = stats.adjust([difference.p_value for _row, difference in tests])
+    for (row, difference), q_value in zip(tests, q_values, strict=True):
+        verdict = stats.verdict(difference.ratio, q_value)
+        if verdict in ("faster", "slower"):
+            row["share_text"] = f"{100 * row['share']:.0f}%"
+        elif verdict == "same":
+            row["share_text"] = "within noise"
+        else:
+            row["share_text"] = f"{100 * row['share']:.0f}% (untested: one worker)"
     return rows
 
 
@@ -324,6 +345,11 @@ def _machines(inputs: Inputs, command_paths: list[str]) -> list[dict]:
                 "failed": len(result.failed),
                 "not_run": len([n for n in result.missing() if n not in result.failed]),
                 "notes": result.notes,
+                "noise": noise_warning(
+                    result.conditions.get("load"),
+                    result.conditions.get("steal_pct"),
+                    facts.get("cpu_count"),
+                ),
             }
         )
     return machines
@@ -344,6 +370,10 @@ def table_rows(inputs: Inputs) -> list[dict]:
                 "size_bytes": int(row.size_bytes),
                 "placement": row.placement,
                 "median_us": row.median * 1e6,
+                "ci_low_us": None if missing(row.ci_low) else row.ci_low * 1e6,
+                "ci_high_us": None if missing(row.ci_high) else row.ci_high * 1e6,
+                "workers": int(row.workers),
+                "unstable": row.unstable,
                 "mad_us": row.mad * 1e6,
                 "p5_us": row.p5 * 1e6,
                 "p95_us": row.p95 * 1e6,
@@ -406,7 +436,8 @@ def _plots(inputs: Inputs, heatmap_size, command_paths, comparison) -> list[Plot
                 )
             )
         size = heatmap_size if heatmap_size is not None else plots.pick_heatmap_size(cells)
-        figure = plots.method_heatmap(cells, size, "Start methods" + suffix)
+        grids = significance.method_grids(cells, size)
+        figure = plots.method_heatmap(cells, size, "Start methods" + suffix, grids=grids)
         if figure is not None:
             found.append(
                 Plot(
@@ -414,7 +445,11 @@ def _plots(inputs: Inputs, heatmap_size, command_paths, comparison) -> list[Plot
                     title=f"Start-method effect at {format_size(size)}{suffix}",
                     caption="Each transport's median time with spawn or forkserver divided by "
                     "its time with fork, at one payload size (above 1: slower than fork). "
-                    "Transports without fork (exec, none) have no ratio.",
+                    "Coloured only where the difference is significant: Welch's t-test on the "
+                    "workers' medians, Benjamini-Hochberg corrected over the heatmap, q < 0.05 "
+                    "and at least 5% apart; grey ratios are not (or, with one worker per cell, "
+                    "cannot be) told apart from fork. Transports without fork (exec, none) "
+                    "have no ratio.",
                     image=plots.png_data_uri(figure),
                     command=_command(
                         [
@@ -428,10 +463,11 @@ def _plots(inputs: Inputs, heatmap_size, command_paths, comparison) -> list[Plot
                             f"methods-{slug}.png",
                         ]
                     ),
+                    tables=[_grid_table(grid) for grid in grids if len(grid.methods) > 1],
                 )
             )
     if comparison is not None:
-        figure = plots.machines_heatmap(comparison)
+        figure = plots.machines_heatmap(comparison, _machine_verdicts(inputs, comparison))
         if figure is not None:
             base = comparison.labels[comparison.baseline]
             found.append(
@@ -439,9 +475,10 @@ def _plots(inputs: Inputs, heatmap_size, command_paths, comparison) -> list[Plot
                     anchor="across-machines",
                     title=f"Across machines, relative to {base}",
                     caption=f"Each cell's median time on each machine divided by {base}'s "
-                    "(above 1: slower). * marks a significant difference (two-sided "
-                    "Mann-Whitney U on the raw values, p < 0.05); ? marks cells with too few "
-                    "values for the test to ever reach that level.",
+                    "(above 1: slower). * marks a significant difference: Welch's t-test on "
+                    "the workers' medians, Benjamini-Hochberg corrected over all cells, "
+                    "q < 0.05 and at least 5% apart; grey ratios are not significant; ? marks "
+                    "cells with one worker on a side, which cannot be tested.",
                     image=plots.png_data_uri(figure),
                     command=_command(
                         ["report", *command_paths, "--figure", "machines", "-o", "machines.png"]
@@ -449,6 +486,35 @@ def _plots(inputs: Inputs, heatmap_size, command_paths, comparison) -> list[Plot
                 )
             )
     return found
+
+
+def _grid_table(grid) -> tuple[str, list[str], list[list[tuple[str, str]]]]:
+    """A start-method grid as a table: the ratio and its verdict, the verdict as CSS class."""
+    rows = []
+    for transport, ratios, verdicts in zip(
+        grid.transports, grid.ratios, grid.verdicts, strict=True
+    ):
+        cells = [(transport, "")]
+        for method, ratio, verdict in zip(grid.methods, ratios, verdicts, strict=True):
+            if method == "fork":
+                continue
+            if ratio is None:
+                cells.append(("—", "num"))
+                continue
+            label = {"same": "not significant", "too few runs": "untested"}.get(verdict, verdict)
+            css = significance.VERDICT_CLASSES.get(verdict, "")
+            cells.append((f"{ratio:.2f} ({label})", f"num {css}"))
+        rows.append(cells)
+    headers = ["transport", *(f"{m} / fork" for m in grid.methods if m != "fork")]
+    return (f"{grid.pattern}: time / fork's time", headers, rows)
+
+
+def _machine_verdicts(inputs: Inputs, comparison) -> dict | None:
+    """Worker-level verdicts for the cross-machine heatmap: the comparison's own once compare
+    computes them that way (it then has q-values), else computed here from the frame."""
+    if comparison.cells and hasattr(comparison.cells[0], "q_values"):
+        return None
+    return significance.machine_verdicts(inputs.frame, comparison)
 
 
 _SWEEP_CAPTIONS = {
@@ -516,7 +582,8 @@ def _write_one_figure(paths, output, name: str, size: int | None) -> None:
     _check_heatmap_size(inputs, size)
     colours = plots.transport_colours(inputs.frame["transport"])
     if name == "machines":
-        figure = plots.machines_heatmap(compare(inputs))
+        comparison = compare(inputs)
+        figure = plots.machines_heatmap(comparison, _machine_verdicts(inputs, comparison))
     elif name == "cpu":
         figure = plots.cpu_vs_wall(inputs.frame, colours, "CPU cost per message")
     elif name == "methods":
