@@ -368,7 +368,12 @@ def method_heatmap(frame, size: int, title: str, grids=None) -> Figure | None:
     rows = max(len(g.transports) for g in grids)
     names = [name for g in grids for name in g.transports]
     figure, axes, colorbar_axes = _panels(
-        len(grids), panel=(2.8, 0.42 * rows), left=_label_width(names), right=1.3, colorbar=True
+        len(grids),
+        panel=(2.8, 0.42 * rows),
+        left=_label_width(names),
+        right=1.5,
+        top=0.85,
+        colorbar=True,
     )
     values = [[np.nan if r is None else r for r in line] for g in grids for line in g.ratios]
     norm = _ratio_norm([v for line in values for v in line])
@@ -388,7 +393,8 @@ def method_heatmap(frame, size: int, title: str, grids=None) -> Figure | None:
         ax.set_title(f"{grid.pattern}: time {what} / fork's", fontsize=10)
     _ratio_colorbar(figure, image, colorbar_axes, "ratio to fork (above 1 = slower)")
     figure.suptitle(
-        f"{title} — start-method effect at {format_size(size)} (grey: not significant)",
+        f"{title} — start-method effect at {format_size(size)} \n"
+        "(grey: not significantly different from fork)",
         fontsize=11,
     )
     return figure

@@ -48,8 +48,10 @@ def method_grids(frame, size: int) -> list[MethodGrid]:
         placements = set(subset["placement"])
         placement = "split" if "split" in placements else subset["placement"].iloc[0]
         subset = subset[subset["placement"] == placement]
+        # Each payload kind is a line of its own (`os_pipe [numpy]`), as elsewhere in the report.
         by_cell = {
-            (record["transport"], record["method"]): record for record in subset.to_dict("records")
+            (_label(record["transport"], record["kind"]), record["method"]): record
+            for record in subset.to_dict("records")
         }
         others = {t for t, m in by_cell if m not in ("fork", "exec", "none")}
         transports = sorted({t for t, m in by_cell if m == "fork"} & others)
@@ -79,6 +81,12 @@ def method_grids(frame, size: int) -> list[MethodGrid]:
         grids.append(grid)
     _settle(tests)
     return grids
+
+
+def _label(transport: str, kind: str) -> str:
+    if kind == "bytes" or transport.endswith(f"[{kind}]"):  # the report may have labelled it
+        return transport
+    return f"{transport} [{kind}]"
 
 
 def _settle(tests) -> None:
