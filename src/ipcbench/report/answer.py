@@ -174,7 +174,7 @@ def _row(ranking: _Ranking) -> dict:
             "winner": None,
             "methods": "",
             "figure": "—",
-            "clear": False,
+            "decided": False,
             "tied": "no inter-process transport measured",
             "vs_slowest": "—",
             "vs_popular": "—",
@@ -194,7 +194,7 @@ def _row(ranking: _Ranking) -> dict:
     return {
         **row,
         "fastest": f"{_subject_text(winner, cells)} ({methods})",
-        "clear": not tied and not untested,
+        "decided": not tied and not untested,
         "winner": winner["transport"],
         "methods": methods,
         "figure": _figure(winner) + _interval(winner),
