@@ -266,6 +266,7 @@ def _vs_popular(winner: dict, cells: list[dict], tied: list[dict]) -> str:
     if winner["transport"] == POPULAR:
         return f"it is {POPULAR}"
     text = f"{_times(best, winner)} than {_who(best, cells)} ({_figure(best)})"
-    if any(c["transport"] == POPULAR for c in tied):
-        text += f"; {POPULAR} at its best is not significantly slower"
+    for cell in tied:
+        if cell["transport"] == POPULAR:
+            text += f"; {_who(cell, cells)} is not significantly slower"
     return text
