@@ -100,7 +100,65 @@ def bad_file(kind: str, source: Path, directory: Path) -> tuple[Path, str]:
     return path, expected
 
 
-def synthetic_file(path: Path, workers_by_cell: dict[str, list[list[float]]]) -> Path:
+# -- synthetic result files: cells with worker medians chosen by the test -------------------------
+
+MACHINE = {
+    "hostname": "synthetic",
+    "cpu_model_name": "Test CPU",
+    "cpu_count": 2,
+    "platform": "Linux-test",
+    "python_version": "3.11.7 (64-bit)",
+    "python_implementation": "cpython",
+}
+
+
+def synthetic_file(path: Path, cells: dict, conditions: dict | None = None, **extra) -> Path:
+    """A result file whose cells have exactly the given worker medians.
+
+    `cells` maps a cell name (`pingpong/os_pipe/fork/64B/split[/numpy]`) to its worker medians in
+    seconds; each worker gets five values spread ±1% around its median (so the median is exact,
+    and the values do not step). `extra` adds per-benchmark metadata (e.g. receive="view").
+    """
+    import pyperf
+
+    from ipcbench import results
+    from ipcbench.matrix import Cell
+
+    benchmarks = []
+    for name, medians in cells.items():
+        cell = Cell.from_name(name)
+        metadata = {
+            **MACHINE,
+            **results.run_metadata(),
+            "name": name,
+            "pattern": cell.pattern,
+            "transport": cell.transport,
+            "method": cell.method,
+            "size_bytes": cell.size,
+            "placement": cell.placement,
+            "kind": cell.kind,
+            **extra.get(name, {}),
+        }
+        runs = [
+            pyperf.Run(
+                [m * f for f in (0.99, 1.0, 1.0, 1.01, 1.0)],
+                metadata=metadata,
+                collect_metadata=False,
+            )
+            for m in medians
+        ]
+        benchmarks.append(pyperf.Benchmark(runs))
+    result = results.ResultFile(
+        benchmarks=benchmarks,
+        planned=list(cells),
+        settings={"profile": "default"},
+        conditions=conditions or {},
+    )
+    results.save(path, result)
+    return path
+
+
+def synthetic_values_file(path: Path, workers_by_cell: dict[str, list[list[float]]]) -> Path:
     """A result file whose cells hold exactly these values, one list per worker (test data
     with known statistics; the machine facts are this machine's, as pyperf records them)."""
     import pyperf

@@ -119,7 +119,7 @@ def _screenshot(browser, name: str) -> None:
 
 
 def test_report_in_a_real_browser(report, browser):
-    _open(browser, report, figures=9)  # as in test_report: one per figure
+    _open(browser, report, figures=8)  # as in test_report: one per figure
 
     for section in SECTIONS:
         element = browser.find_element("id", section)
@@ -138,6 +138,21 @@ def test_report_in_a_real_browser(report, browser):
         column,
     )
     assert len(medians) > 10 and medians == sorted(medians)
+
+    # The start-method ratios as a table: one worker per cell (quick) cannot be tested, so every
+    # ratio is greyed, and says why.
+    ratios = browser.find_elements("css selector", "table.grid td.num")
+    assert ratios and all(r.get_attribute("class") == "num untested" for r in ratios)
+    assert all(r.text.endswith("(untested)") for r in ratios)
+    grey = ratios[0].value_of_css_property("background-color")
+    assert grey not in ("rgba(0, 0, 0, 0)", "transparent")
+    # The answer never crowns the in-process floor.
+    answer = browser.find_element("id", "answer-table").text
+    assert "null (none)" in answer
+    for fastest in browser.find_elements(
+        "css selector", "#answer-table td b, #answer-table span.tied"
+    ):
+        assert not fastest.text.startswith("null")
 
     _no_console_errors(browser)
     _screenshot(browser, "report.png")

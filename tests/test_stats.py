@@ -6,7 +6,7 @@ import random
 
 import pytest
 from conftest import run_cli
-from results_helpers import synthetic_file
+from results_helpers import synthetic_values_file
 
 from ipcbench import stats
 
@@ -120,21 +120,21 @@ def test_instability_names_disagreeing_workers_and_steps():
 
 def test_compare_of_identical_distributions_passes_the_ci_gate(tmp_path):
     rng = random.Random(5)
-    a = synthetic_file(tmp_path / "a.json", {c: workers(rng, 20e-6, 3) for c in CELLS})
-    b = synthetic_file(tmp_path / "b.json", {c: workers(rng, 20e-6, 3) for c in CELLS})
+    a = synthetic_values_file(tmp_path / "a.json", {c: workers(rng, 20e-6, 3) for c in CELLS})
+    b = synthetic_values_file(tmp_path / "b.json", {c: workers(rng, 20e-6, 3) for c in CELLS})
     gate = run_cli("compare", a, b, "--fail-above", "10%")
     assert gate.returncode == 0 and "ok: no cell significantly slower" in gate.stdout
     data = json.loads(run_cli("compare", a, b, "--format", "json").stdout)
     assert {cell["files"]["b"]["verdict"] for cell in data["cells"]} == {"same"}
 
-    slow = synthetic_file(tmp_path / "slow.json", {c: workers(rng, 30e-6, 3) for c in CELLS})
+    slow = synthetic_values_file(tmp_path / "slow.json", {c: workers(rng, 30e-6, 3) for c in CELLS})
     gate = run_cli("compare", a, slow, "--fail-above", "10%", check=False)
     assert gate.returncode == 1 and f"REGRESSION: {len(CELLS)} cell(s)" in gate.stdout
 
 
 def test_files_of_one_worker_per_cell_say_too_few_runs(tmp_path):
     rng = random.Random(6)
-    old = synthetic_file(tmp_path / "old.json", {c: workers(rng, 20e-6, 1) for c in CELLS})
-    new = synthetic_file(tmp_path / "new.json", {c: workers(rng, 40e-6, 3) for c in CELLS})
+    old = synthetic_values_file(tmp_path / "old.json", {c: workers(rng, 20e-6, 1) for c in CELLS})
+    new = synthetic_values_file(tmp_path / "new.json", {c: workers(rng, 40e-6, 3) for c in CELLS})
     out = run_cli("compare", old, new, "--fail-above", "10%").stdout
     assert out.count("too few runs (1 worker; need 2+)") == len(CELLS)

@@ -80,6 +80,12 @@ def _dispatch(argv: list[str]) -> int:
     )
     show = verbs.choices["show"]
     show.add_argument("files", nargs="+", metavar="FILE", help="result files")
+    show.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="list the cells pyperf's stability checks warn about, with the warnings",
+    )
     _add_compare_arguments(verbs.choices["compare"])
     _add_report_arguments(verbs.choices["report"])
     _add_export_arguments(verbs.choices["export"])
@@ -93,7 +99,7 @@ def _dispatch(argv: list[str]) -> int:
     if args.verb == "show":
         from ipcbench.tables import show as show_files
 
-        print(show_files(args.files))
+        print(show_files(args.files, verbose=args.verbose))
         return 0
     if args.verb == "compare":
         from ipcbench.compare import run_compare

@@ -223,7 +223,7 @@ def _add_file(cell: CellComparison, row, base, is_baseline: bool) -> None:
     if row is None:
         for column in (
             cell.medians, cell.workers, cell.ratios, cell.ratio_lows, cell.ratio_highs,
-            cell.p_values, cell.verdicts, cell.cpu_us, cell.unstable, cell.pairs,
+            cell.p_values, cell.q_values, cell.verdicts, cell.cpu_us, cell.unstable, cell.pairs,
         ):  # fmt: skip
             column.append(None)
         return
@@ -232,6 +232,7 @@ def _add_file(cell: CellComparison, row, base, is_baseline: bool) -> None:
     cell.medians.append(float(row["median"]))
     cell.workers.append(len(row["worker_medians"]))
     cell.unstable.append(row["unstable"] or "")
+    cell.q_values.append(None)
     if is_baseline:
         cell.pairs.append(None)
         cell.ratios.append(1.0)
@@ -250,26 +251,16 @@ def _add_file(cell: CellComparison, row, base, is_baseline: bool) -> None:
 
 
 def _decide(cells: list[CellComparison], min_effect: float) -> None:
-    """Test every cell against the typical spread of all, correct the p-values, give verdicts."""
-    typical = stats.prior([stats.spread(*pair) for cell in cells for pair in cell.pairs if pair])
-    for cell in cells:
-        for index, pair in enumerate(cell.pairs):
-            if pair is None:
-                continue
-            difference = stats.difference(*pair, typical)
-            cell.ratios[index] = difference.ratio
-            cell.ratio_lows[index] = difference.low
-            cell.ratio_highs[index] = difference.high
-            cell.p_values[index] = difference.p_value
-    flat = [p for cell in cells for p in cell.p_values]
-    adjusted = iter(stats.adjust(flat))
-    for cell in cells:
-        cell.q_values = [next(adjusted) for _ in cell.p_values]
-        for index, verdict in enumerate(cell.verdicts):
-            if verdict is None and cell.medians[index] is not None:
-                cell.verdicts[index] = stats.verdict(
-                    cell.ratios[index], cell.q_values[index], min_effect
-                )
+    """Test every cell of every file as one family (stats.decide), then fill in the columns."""
+    places = [(cell, index) for cell in cells for index, pair in enumerate(cell.pairs) if pair]
+    decisions = stats.decide([cell.pairs[index] for cell, index in places], min_effect)
+    for (cell, index), decision in zip(places, decisions, strict=True):
+        cell.ratios[index] = decision.difference.ratio
+        cell.ratio_lows[index] = decision.difference.low
+        cell.ratio_highs[index] = decision.difference.high
+        cell.p_values[index] = decision.difference.p_value
+        cell.q_values[index] = decision.q_value
+        cell.verdicts[index] = decision.verdict
 
 
 def condition_warnings(inputs: Inputs) -> list[str]:

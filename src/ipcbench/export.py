@@ -22,7 +22,9 @@ def export_csv(paths: list[str], output: str | None, force: bool = False) -> str
             raise UsageError(f"{target}: directory {target.parent} does not exist")
     # Every file is read and checked before anything is written: no partial output.
     frame = load_inputs(paths).frame
-    frame["values"] = frame["values"].map(lambda values: VALUES_SEPARATOR.join(map(repr, values)))
+    # The list columns: every value, and one median per worker, written the same way.
+    for column in ("values", "worker_medians"):
+        frame[column] = frame[column].map(lambda values: VALUES_SEPARATOR.join(map(repr, values)))
     text = frame.to_csv(index=False, lineterminator="\n", float_format=None)
     if target is None:
         return text

@@ -124,10 +124,10 @@ def difference(
     baseline: list[float], other: list[float], typical: Prior | None = None
 ) -> Difference:
     """A t-test on log worker medians (moderated by `typical`); the ratio is of the figures."""
-    ratio = statistics.median(other) / statistics.median(baseline)
+    figure_ratio = ratio(baseline, other)
     own = spread(baseline, other)
     if own is None:
-        return Difference(ratio, None, None, None)
+        return Difference(figure_ratio, None, None, None)
     from scipy import stats as scipy_stats
 
     variance, dof = own
@@ -139,10 +139,10 @@ def difference(
     if error == 0.0:
         # Identical workers on both sides (synthetic data): any shift at all is certain.
         p_value = 1.0 if shift == 0.0 else 0.0
-        return Difference(ratio, math.exp(shift), math.exp(shift), p_value)
+        return Difference(figure_ratio, math.exp(shift), math.exp(shift), p_value)
     p_value = float(2 * scipy_stats.t.sf(abs(shift / error), dof))
     half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, dof)) * error
-    return Difference(ratio, math.exp(shift - half), math.exp(shift + half), p_value)
+    return Difference(figure_ratio, math.exp(shift - half), math.exp(shift + half), p_value)
 
 
 def adjust(p_values: list[float | None]) -> list[float | None]:
@@ -172,6 +172,38 @@ def verdict(ratio: float, q_value: float | None, min_effect: float = DEFAULT_MIN
     if q_value < ALPHA and ratio < 1 / (1 + min_effect):
         return "faster"
     return "same"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One pair's test within a family of tests: its difference, corrected p and verdict."""
+
+    difference: Difference
+    q_value: float | None
+    verdict: str
+
+
+def decide(
+    pairs: list[tuple[list[float], list[float]]], min_effect: float = DEFAULT_MIN_EFFECT
+) -> list[Decision]:
+    """Test every (baseline, other) pair of worker medians as one family: each against the
+    typical spread of all, the p-values corrected together, then the verdicts.
+
+    Every place that calls many cells at once (compare, the report's heatmaps and answer table)
+    goes through here, so they all agree on every verdict.
+    """
+    typical = prior([spread(*pair) for pair in pairs])
+    differences = [difference(*pair, typical) for pair in pairs]
+    q_values = adjust([each.p_value for each in differences])
+    return [
+        Decision(each, q_value, verdict(each.ratio, q_value, min_effect))
+        for each, q_value in zip(differences, q_values, strict=True)
+    ]
+
+
+def ratio(baseline: list[float], other: list[float]) -> float:
+    """The ratio of the two cells' figures (median of worker medians): above 1 is slower."""
+    return statistics.median(other) / statistics.median(baseline)
 
 
 def instability(values_by_worker: list[list[float]]) -> str:

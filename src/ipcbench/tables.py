@@ -35,6 +35,50 @@ def format_figure(pattern: str, size_bytes: int, median: float, mad: float) -> s
     return f"{number(median * 1e6)} {unit} ± {number(mad * 1e6)}"
 
 
+def figure_of(pattern: str, size_bytes: int, seconds: float) -> str:
+    """The headline figure alone, in the pattern's unit: `41.3 µs`, `1523 MB/s`."""
+    return format_figure(pattern, size_bytes, seconds, 0.0).split(" ± ")[0]
+
+
+def format_interval(pattern: str, size_bytes: int, low, high) -> str:
+    """The 95% interval of a cell's figure in the figure's unit, without it: `19.5–20.8`;
+    `—` where the cell has one worker (no interval). Rates invert the times, so the slow end
+    of the time interval is the low end of the rate's."""
+    if missing(low) or missing(high):
+        return "—"
+    ends = [figure_of(pattern, size_bytes, seconds).split()[0] for seconds in (low, high)]
+    if pattern in ("stream", "fanin", "counter"):
+        ends.reverse()
+    return "–".join(ends)
+
+
+# A run is noisy above this 1-minute load average per CPU, or this share of CPU time stolen by
+# the hypervisor: the benchmark shared its CPUs, so figures are slower and spread wider.
+LOAD_PER_CPU_LIMIT = 0.5
+STEAL_PCT_LIMIT = 5.0
+
+
+def noise_warning(load, steal_pct, cpu_count) -> str | None:
+    """One sentence when the machine was busy over the run (load or steal high), else None."""
+    reasons = []
+    if not missing(load) and not missing(cpu_count) and load > LOAD_PER_CPU_LIMIT * cpu_count:
+        reasons.append(
+            f"the load average was {load:.2f} on {int(cpu_count)} CPUs "
+            f"(above {LOAD_PER_CPU_LIMIT * cpu_count:g})"
+        )
+    if not missing(steal_pct) and steal_pct > STEAL_PCT_LIMIT:
+        reasons.append(
+            f"the hypervisor stole {steal_pct:.1f}% of CPU time (above {STEAL_PCT_LIMIT:g}%)"
+        )
+    if not reasons:
+        return None
+    return (
+        "the machine was busy during this run: "
+        + " and ".join(reasons)
+        + "; figures are slower and noisier than on a quiet machine"
+    )
+
+
 def number(value: float) -> str:
     if value >= 100:
         return f"{value:.0f}"
@@ -111,8 +155,9 @@ def render(headers: list[str], rows: list[list[str]], right: set[int] = frozense
     return "\n".join([line(headers), rule, *(line(row) for row in rows)])
 
 
-def show(paths) -> str:
-    """The `show` command: per file, machine facts then one line per cell."""
+def show(paths, verbose: bool = False) -> str:
+    """The `show` command: per file, machine facts then one line per cell; `verbose` lists the
+    cells pyperf warns about."""
     from pathlib import Path
 
     from ipcbench import results
@@ -121,7 +166,7 @@ def show(paths) -> str:
     for path in paths:
         result = results.load(path)
         frame = results.load_results([path]) if result.benchmarks else None
-        blocks.append(_show_one(Path(path), result, frame))
+        blocks.append(_show_one(Path(path), result, frame, verbose))
     return "\n\n".join(blocks)
 
 
@@ -139,7 +184,7 @@ def detail(row) -> str:
     return ""
 
 
-def _show_one(path, result, frame) -> str:
+def _show_one(path, result, frame, verbose: bool = False) -> str:
     lines = [f"{path}"]
     if frame is not None and len(frame):
         first = frame.iloc[0]
@@ -148,7 +193,11 @@ def _show_one(path, result, frame) -> str:
             f"Python {first.python} ({first.python_implementation}), "
             f"ipcbench {first.ipcbench_version}"
         )
+        warning = noise_warning(first.load, first.steal_pct, first.cpu_count)
+        if warning:
+            lines.append(f"  WARNING: {warning}")
         lines += _cell_table(frame)
+        lines += _stability_notes(frame, verbose)
     for name, reason in result.failed.items():
         lines.append(f"  FAILED {name}: {reason}")
     missing = [n for n in result.missing() if n not in result.failed]
@@ -180,13 +229,12 @@ def _cell_table(frame) -> list[str]:
         if any(axis_applies(r.pattern, r.transport, axis) or getattr(r, axis) != 1 for r in rows)
     ]
     details = [detail(r) for r in rows]
+    flagged = any(r.unstable for r in rows)
     headers = ["pattern", "transport", "method", "size", "placement", "kind", *axes]
-    headers += ["median", "± MAD", "CPU µs/msg"] + (["detail"] if any(details) else []) + ["n"]
+    headers += ["median", "95% interval", *(["!"] if flagged else []), "workers", "CPU µs/msg"]
+    headers += (["detail"] if any(details) else []) + ["n"]
     table = []
     for row, extra in zip(rows, details, strict=True):
-        figure, spread = format_figure(row.pattern, row.size_bytes, row.median, row.mad).split(
-            " ± "
-        )
         shown_axes = [
             str(getattr(row, axis))
             if axis_applies(row.pattern, row.transport, axis) or getattr(row, axis) != 1
@@ -194,20 +242,51 @@ def _cell_table(frame) -> list[str]:
             for axis in axes
         ]
         cells = [row.pattern, row.transport, row.method, row.size, row.placement, row.kind]
-        cells += [*shown_axes, figure, "± " + spread, _cpu(row.cpu_us_per_message)]
+        cells += [*shown_axes, figure_of(row.pattern, row.size_bytes, row.median)]
+        cells.append(format_interval(row.pattern, row.size_bytes, row.ci_low, row.ci_high))
+        cells += ["!" if row.unstable else ""] if flagged else []
+        cells += [str(row.workers), _cpu(row.cpu_us_per_message)]
         table.append(cells + ([extra] if any(details) else []) + [str(row.n)])
     numeric = 6 + len(axes)
-    right = set(range(6, numeric + 3)) | {len(headers) - 1}
+    right = set(range(numeric, numeric + 4 + flagged)) | {len(headers) - 1}
     lines = [render(headers, table, right=right)]
     patterns = [p for p in PATTERN_LEGEND if p in set(frame["pattern"])]
     legend = [f"{p}: {PATTERN_LEGEND[p]}" for p in patterns]
+    legend.append(
+        "95% interval: of the median over workers (fresh processes, the level where the "
+        "machine's drift shows; — with one worker)"
+    )
     if {"pingpong", "stream"} & set(patterns):  # the patterns CPU time is measured for
         legend.append(
             "CPU µs/msg: CPU time (user + system) of parent and child per round trip or message"
         )
-    # pingpong and stream fit one line, as they always did; more patterns get a line each.
-    lines += ["  " + "; ".join(legend)] if len(legend) <= 3 else [f"  {text}" for text in legend]
+    lines += [f"  {text}" for text in legend]
     finding = counter_finding(frame)
     if finding:
         lines.append(f"  counter: {finding}")
+    return lines
+
+
+def _stability_notes(frame, verbose: bool) -> list[str]:
+    """Footnotes under the table: each unstable cell (`!`) with its reasons, and how many cells
+    pyperf's own checks warn about (listed with --verbose)."""
+    from ipcbench.matrix import Cell
+
+    def name(row) -> str:
+        return Cell(
+            row.pattern, row.transport, row.method, int(row.size_bytes), row.placement,
+            row.kind, int(row.procs), int(row.chunksize),
+        ).name  # fmt: skip
+
+    lines = [
+        f"  ! unstable {name(row)}: {row.unstable}" for row in frame.itertuples() if row.unstable
+    ]
+    warned = [row for row in frame.itertuples() if row.pyperf_warnings]
+    if warned:
+        lines.append(
+            f"  pyperf warns about {len(warned)} of {len(frame)} cells (values spread widely)"
+            + ("; --verbose lists them" if not verbose else ":")
+        )
+        if verbose:
+            lines += [f"    {name(row)}: {row.pyperf_warnings}" for row in warned]
     return lines

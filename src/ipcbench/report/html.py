@@ -8,22 +8,18 @@ import datetime
 import io
 import shlex
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ipcbench.compare import Inputs, compare, load_inputs
 from ipcbench.errors import UsageError
 from ipcbench.output import write_atomically
-from ipcbench.report import findings
+from ipcbench.report import answer, findings, significance
 from ipcbench.sizes import format_size, parse_size
-from ipcbench.tables import axis_applies, cell_sort_key, format_figure, missing
+from ipcbench.tables import axis_applies, cell_sort_key, missing, noise_warning
 
 DEFAULT_OUTPUT = Path("reports") / "index.html"
 TEMPLATES = Path(__file__).parent / "templates"
-# The baseline every Python user knows; the answer table says how far the winner is from it.
-POPULAR = "mp_queue"
-# No second process: the harness's own floor, not an answer to "which IPC should I use".
-FLOOR = "null"
 
 
 @dataclass
@@ -35,6 +31,9 @@ class Plot:
     caption: str
     image: str  # data URI
     command: str
+    # The figure's numbers as tables where a reader needs them (the start-method heatmap):
+    # (title, headers, rows of (text, CSS class) cells).
+    tables: list = field(default_factory=list)
 
 
 @dataclass
@@ -158,35 +157,55 @@ def _html_target(output: str | None) -> Path:
 
 
 def kind_rows(inputs: Inputs) -> list[dict]:
-    """Cells measured with several payload kinds: the median per kind, in µs, side by side."""
+    """Cells measured with several payload kinds: the median per kind, in µs, side by side, and
+    the serialisation share 1 − bytes / pickle where the worker-level test (corrected over the
+    table) tells the two apart; a share within noise says so instead of a number."""
+    from ipcbench import stats
+
     frame = inputs.frame
     frame = frame[frame["pattern"].isin(("pingpong", "stream"))]  # the patterns with kinds
     axes = ["machine", "pattern", "transport", "method", "size_bytes", "placement"]
     if frame["kind"].nunique() < 2:
         return []
-    table = frame.pivot_table(index=axes, columns="kind", values="median", aggfunc="first")
-    table = table[table.notna().sum(axis=1) > 1]  # only cells with something to compare
-    rows = []
-    for index, medians in table.iterrows():
-        machine, pattern, transport, method, size, _placement = index
-        micro = {}
-        for kind in ("bytes", "pickle", "numpy"):
-            median = medians.get(kind)
-            micro[kind] = None if median is None or median != median else median * 1e6  # NaN
-        share = None
+    # Records once, grouped in Python: a to_dict per group cost seconds on a full sweep.
+    groups: dict[tuple, dict[str, dict]] = {}
+    for record in frame.to_dict("records"):
+        groups.setdefault(tuple(record[axis] for axis in axes), {})[record["kind"]] = record
+    rows, tests = [], []
+    for (machine, pattern, transport, method, size, _placement), by_kind in groups.items():
+        if len(by_kind) < 2:
+            continue  # only cells with something to compare
+        micro = {
+            kind: by_kind[kind]["median"] * 1e6 if kind in by_kind else None
+            for kind in ("bytes", "pickle", "numpy")
+        }
+        row = {
+            "machine": machine,
+            "pattern": pattern,
+            "transport": transport,
+            "method": method,
+            "size": format_size(int(size)),
+            "share": None,
+            "share_text": "—",
+            **micro,
+        }
         if micro["bytes"] is not None and micro["pickle"] is not None:
-            share = 1 - micro["bytes"] / micro["pickle"]
-        rows.append(
-            {
-                "machine": machine,
-                "pattern": pattern,
-                "transport": transport,
-                "method": method,
-                "size": format_size(int(size)),
-                "share": share,
-                **micro,
-            }
-        )
+            row["share"] = 1 - micro["bytes"] / micro["pickle"]
+            pair = (
+                list(by_kind["pickle"]["worker_medians"]),
+                list(by_kind["bytes"]["worker_medians"]),
+            )
+            tests.append((row, pair))
+        rows.append(row)
+    decisions = stats.decide([pair for _row, pair in tests])
+    for (row, _pair), decision in zip(tests, decisions, strict=True):
+        verdict = decision.verdict
+        if verdict in ("faster", "slower"):
+            row["share_text"] = f"{100 * row['share']:.0f}%"
+        elif verdict == "same":
+            row["share_text"] = "within noise"
+        else:
+            row["share_text"] = f"{100 * row['share']:.0f}% (untested: one worker)"
     return rows
 
 
@@ -208,6 +227,8 @@ def render_report(inputs: Inputs, heatmap_size: int | None = None, command_paths
 
     command_paths = [str(p) for p in (command_paths or inputs.paths)]
     kinds = kind_rows(inputs)
+    # Before the kinds become labels: the answer ranks within one kind, in-process cells apart.
+    answers = answer.answer_rows(inputs.frame, inputs.labels)
     inputs = _kinds_as_transports(inputs)
     comparison = compare(inputs) if len(inputs.paths) > 1 else None
     environment = jinja2.Environment(
@@ -221,11 +242,11 @@ def render_report(inputs: Inputs, heatmap_size: int | None = None, command_paths
         command=_command(["report", *command_paths]),
         machines=_machines(inputs, command_paths),
         comparison=comparison,
-        answers=answer_rows(inputs),
+        answers=answers,
         kinds=kinds,
         several=len(inputs.paths) > 1,
-        floor=FLOOR,
-        popular=POPULAR,
+        popular=answer.POPULAR,
+        in_process=answer.IN_PROCESS_TRANSPORTS,
         plots=_plots(inputs, heatmap_size, command_paths, comparison),
         sections=pattern_sections(inputs, command_paths),
         headlines=headlines(inputs),
@@ -326,84 +347,14 @@ def _machines(inputs: Inputs, command_paths: list[str]) -> list[dict]:
                 "failed": len(result.failed),
                 "not_run": len([n for n in result.missing() if n not in result.failed]),
                 "notes": result.notes,
+                "noise": noise_warning(
+                    result.conditions.get("load"),
+                    result.conditions.get("steal_pct"),
+                    facts.get("cpu_count"),
+                ),
             }
         )
     return machines
-
-
-# Patterns whose cells answer "which way is fastest": the counter's fastest variant is the wrong
-# one (it loses updates) and the bare process is no transport; both have sections of their own.
-ANSWER_PATTERNS = ("pingpong", "stream", "startup", "fanin", "pool")
-
-
-def answer_rows(inputs: Inputs) -> list[dict]:
-    """Per machine, pattern and size: the fastest transport+method and how far ahead it is."""
-    from ipcbench.matrix import PATTERNS
-
-    rows = []
-    frame = inputs.frame
-    frame = frame[
-        (frame["transport"] != FLOOR)
-        & frame["pattern"].isin(ANSWER_PATTERNS)
-        & (frame["transport"] != findings.BARE_PROCESS)
-    ]
-    for label in inputs.labels:
-        for (pattern, size), cells in frame[frame["machine"] == label].groupby(
-            ["pattern", "size_bytes"], sort=False
-        ):
-            cells = cells.sort_values("median")
-            fastest, slowest = cells.iloc[0], cells.iloc[-1]
-            popular = cells[cells["transport"] == POPULAR]
-            for axis in ("method", "procs"):  # like for like, where measured
-                alike = popular[popular[axis] == fastest[axis]]
-                popular = alike if not alike.empty else popular
-            rows.append(
-                {
-                    "machine": label,
-                    "pattern": pattern,
-                    "size": format_size(int(size)),
-                    "size_bytes": int(size),
-                    "fastest": _who(fastest, cells),
-                    "figure": _figure(fastest),
-                    "vs_slowest": _times(slowest, fastest) + f" than {_who(slowest, cells)}"
-                    if len(cells) > 1
-                    else "only one transport measured",
-                    "vs_popular": _vs_popular(popular, fastest, cells)
-                    if pattern != "pool"
-                    else "—",
-                }
-            )
-    order = {pattern: index for index, pattern in enumerate(PATTERNS)}
-    return sorted(rows, key=lambda r: (r["machine"], order.get(r["pattern"], 99), r["size_bytes"]))
-
-
-def _who(row, cells) -> str:
-    """`os_pipe (fork)`, with the placement, workers or producers and chunksize where the
-    candidates differ in them."""
-    extra = [row["placement"]] if cells["placement"].nunique() > 1 else []
-    if cells["procs"].nunique() > 1:
-        noun = {"fanin": "producer", "pool": "worker"}.get(row["pattern"], "process")
-        extra.append(f"{row['procs']} {noun}{'s' if row['procs'] > 1 else ''}")
-    if axis_applies(row["pattern"], row["transport"], "chunksize"):
-        extra.append(f"chunksize {row['chunksize']}")
-    return f"{row['transport']} ({', '.join([row['method'], *extra])})"
-
-
-def _figure(row) -> str:
-    return format_figure(row["pattern"], int(row["size_bytes"]), row["median"], 0.0).split(" ± ")[0]
-
-
-def _times(slower, faster) -> str:
-    return f"{slower['median'] / faster['median']:.1f}× faster"
-
-
-def _vs_popular(popular, fastest, cells) -> str:
-    if popular.empty:
-        return f"{POPULAR} not measured"
-    best = popular.sort_values("median").iloc[0]
-    if best["transport"] == fastest["transport"] and best["method"] == fastest["method"]:
-        return f"it is {POPULAR}"
-    return f"{_times(best, fastest)} than {_who(best, cells)} ({_figure(best)})"
 
 
 def table_rows(inputs: Inputs) -> list[dict]:
@@ -421,6 +372,10 @@ def table_rows(inputs: Inputs) -> list[dict]:
                 "size_bytes": int(row.size_bytes),
                 "placement": row.placement,
                 "median_us": row.median * 1e6,
+                "ci_low_us": None if missing(row.ci_low) else row.ci_low * 1e6,
+                "ci_high_us": None if missing(row.ci_high) else row.ci_high * 1e6,
+                "workers": int(row.workers),
+                "unstable": row.unstable,
                 "mad_us": row.mad * 1e6,
                 "p5_us": row.p5 * 1e6,
                 "p95_us": row.p95 * 1e6,
@@ -483,7 +438,8 @@ def _plots(inputs: Inputs, heatmap_size, command_paths, comparison) -> list[Plot
                 )
             )
         size = heatmap_size if heatmap_size is not None else plots.pick_heatmap_size(cells)
-        figure = plots.method_heatmap(cells, size, "Start methods" + suffix)
+        grids = significance.method_grids(cells, size)
+        figure = plots.method_heatmap(cells, size, "Start methods" + suffix, grids=grids)
         if figure is not None:
             found.append(
                 Plot(
@@ -491,7 +447,11 @@ def _plots(inputs: Inputs, heatmap_size, command_paths, comparison) -> list[Plot
                     title=f"Start-method effect at {format_size(size)}{suffix}",
                     caption="Each transport's median time with spawn or forkserver divided by "
                     "its time with fork, at one payload size (above 1: slower than fork). "
-                    "Transports without fork (exec, none) have no ratio.",
+                    "Coloured only where the difference is significant: a t-test on the "
+                    "workers' medians, Benjamini-Hochberg corrected over the heatmap, q < 0.05 "
+                    "and at least 5% apart; grey ratios are not (or, with one worker per cell, "
+                    "cannot be) told apart from fork. Transports without fork (exec, none) "
+                    "have no ratio.",
                     image=plots.png_data_uri(figure),
                     command=_command(
                         [
@@ -505,6 +465,7 @@ def _plots(inputs: Inputs, heatmap_size, command_paths, comparison) -> list[Plot
                             f"methods-{slug}.png",
                         ]
                     ),
+                    tables=[_grid_table(grid) for grid in grids if len(grid.methods) > 1],
                 )
             )
     if comparison is not None:
@@ -516,9 +477,10 @@ def _plots(inputs: Inputs, heatmap_size, command_paths, comparison) -> list[Plot
                     anchor="across-machines",
                     title=f"Across machines, relative to {base}",
                     caption=f"Each cell's median time on each machine divided by {base}'s "
-                    "(above 1: slower). * marks a significant difference (two-sided "
-                    "Mann-Whitney U on the raw values, p < 0.05); ? marks cells with too few "
-                    "values for the test to ever reach that level.",
+                    "(above 1: slower). * marks a significant difference: a t-test on "
+                    "the workers' medians, Benjamini-Hochberg corrected over all cells, "
+                    "q < 0.05 and at least 5% apart; grey ratios are not significant; ? marks "
+                    "cells with one worker on a side, which cannot be tested.",
                     image=plots.png_data_uri(figure),
                     command=_command(
                         ["report", *command_paths, "--figure", "machines", "-o", "machines.png"]
@@ -526,6 +488,27 @@ def _plots(inputs: Inputs, heatmap_size, command_paths, comparison) -> list[Plot
                 )
             )
     return found
+
+
+def _grid_table(grid) -> tuple[str, list[str], list[list[tuple[str, str]]]]:
+    """A start-method grid as a table: the ratio and its verdict, the verdict as CSS class."""
+    rows = []
+    for transport, ratios, verdicts in zip(
+        grid.transports, grid.ratios, grid.verdicts, strict=True
+    ):
+        cells = [(transport, "")]
+        for method, ratio, verdict in zip(grid.methods, ratios, verdicts, strict=True):
+            if method == "fork":
+                continue
+            if ratio is None:
+                cells.append(("—", "num"))
+                continue
+            label = {"same": "not significant", "too few runs": "untested"}.get(verdict, verdict)
+            css = significance.VERDICT_CLASSES.get(verdict, "")
+            cells.append((f"{ratio:.2f} ({label})", f"num {css}"))
+        rows.append(cells)
+    headers = ["transport", *(f"{m} / fork" for m in grid.methods if m != "fork")]
+    return (f"{grid.pattern}: time / fork's time", headers, rows)
 
 
 _SWEEP_CAPTIONS = {
@@ -593,7 +576,8 @@ def _write_one_figure(paths, output, name: str, size: int | None) -> None:
     _check_heatmap_size(inputs, size)
     colours = plots.transport_colours(inputs.frame["transport"])
     if name == "machines":
-        figure = plots.machines_heatmap(compare(inputs))
+        comparison = compare(inputs)
+        figure = plots.machines_heatmap(comparison)
     elif name == "cpu":
         figure = plots.cpu_vs_wall(inputs.frame, colours, "CPU cost per message")
     elif name == "methods":

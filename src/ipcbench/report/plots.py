@@ -350,50 +350,69 @@ def pick_heatmap_size(frame) -> int:
     return int(fitting[-1] if fitting else sizes[0])
 
 
-def method_heatmap(frame, size: int, title: str) -> Figure | None:
+def method_heatmap(frame, size: int, title: str, grids=None) -> Figure | None:
     """Transport x start method at one size: median time / the same transport's fork time.
 
-    One panel per pattern. Transports without a fork cell (exec, none) have no ratio to show.
+    One panel per pattern (significance.method_grids). Ratios the worker-level test does not
+    call faster or slower (after correction over the heatmap) are greyed: the colour would
+    claim a difference the data cannot back. Transports without a fork cell have no ratio.
     """
-    cells = frame[frame["size_bytes"] == size]
-    patterns = [p for p in ("pingpong", "stream") if p in set(cells["pattern"])]
-    grids = []
-    for pattern in patterns:
-        # The median over placements would mix two costs; use the first placement present.
-        subset = cells[cells["pattern"] == pattern]
-        subset = subset[subset["placement"] == subset["placement"].iloc[0]]
-        table = subset.pivot_table(index="transport", columns="method", values="median")
-        if "fork" not in table.columns:
-            continue
-        table = table[table["fork"].notna()]
-        methods = [m for m in METHODS if m in table.columns and m not in ("exec", "none")]
-        ratios = table[methods].div(table["fork"], axis=0)
-        if not ratios.empty:
-            grids.append((pattern, ratios))
+    import numpy as np
+
+    from ipcbench.report.significance import CALLED, method_grids
+
+    grids = method_grids(frame, size) if grids is None else grids
+    grids = [g for g in grids if len(g.methods) > 1]
     if not grids:
         return None
-    rows = max(len(ratios) for _pattern, ratios in grids)
-    names = [name for _p, ratios in grids for name in ratios.index]
+    rows = max(len(g.transports) for g in grids)
+    names = [name for g in grids for name in g.transports]
     figure, axes, colorbar_axes = _panels(
-        len(grids), panel=(2.8, 0.42 * rows), left=_label_width(names), right=1.3, colorbar=True
+        len(grids),
+        panel=(2.8, 0.42 * rows),
+        left=_label_width(names),
+        right=1.5,
+        top=0.85,
+        colorbar=True,
     )
-    norm = _ratio_norm([v for _p, r in grids for v in r.to_numpy().ravel()])
-    for ax, (pattern, ratios) in zip(axes, grids, strict=True):
-        image = ax.imshow(ratios.to_numpy(), cmap="RdBu_r", norm=norm, aspect="auto")
-        ax.set_xticks(range(len(ratios.columns)), list(ratios.columns))
-        ax.set_yticks(range(len(ratios.index)), list(ratios.index))
-        for (row, column), value in _cells(ratios.to_numpy()):
-            ax.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=8)
-        what = "round trip" if pattern == "pingpong" else "per message"
-        ax.set_title(f"{pattern}: time {what} / fork's", fontsize=10)
+    values = [[np.nan if r is None else r for r in line] for g in grids for line in g.ratios]
+    norm = _ratio_norm([v for line in values for v in line])
+    for ax, grid in zip(axes, grids, strict=True):
+        ratios = np.array([[np.nan if r is None else r for r in line] for line in grid.ratios])
+        called = np.array(
+            [[v in CALLED or v == "baseline" for v in line] for line in grid.verdicts]
+        )
+        image = ax.imshow(np.where(called, ratios, np.nan), cmap="RdBu_r", norm=norm, aspect="auto")
+        _grey(ax, ratios, called)
+        ax.set_xticks(range(len(grid.methods)), grid.methods)
+        ax.set_yticks(range(len(grid.transports)), grid.transports)
+        for (row, column), value in _cells(ratios):
+            colour = "black" if called[row, column] else "dimgrey"
+            ax.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=8, color=colour)
+        what = "round trip" if grid.pattern == "pingpong" else "per message"
+        ax.set_title(f"{grid.pattern}: time {what} / fork's", fontsize=10)
     _ratio_colorbar(figure, image, colorbar_axes, "ratio to fork (above 1 = slower)")
-    figure.suptitle(f"{title} — start-method effect at {format_size(size)}", fontsize=11)
+    figure.suptitle(
+        f"{title} — start-method effect at {format_size(size)} \n"
+        "(grey: not significantly different from fork)",
+        fontsize=11,
+    )
     return figure
+
+
+def _grey(ax, ratios, called) -> None:
+    """Light grey squares under the ratios that are measured but not called."""
+    from matplotlib.patches import Rectangle
+
+    for (row, column), _value in _cells(ratios):
+        if not called[row, column]:
+            ax.add_patch(Rectangle((column - 0.5, row - 0.5), 1, 1, color="#e4e4e4", linewidth=0))
 
 
 def machines_heatmap(comparison) -> Figure | None:
     """Cell x machine: each file's median / the baseline's (compare.Comparison), `*` where the
-    Mann-Whitney U test finds the difference significant, `?` where it cannot decide."""
+    worker-level verdict is faster or slower after correction, `?` where there are too few
+    workers to test; the ratios not called are greyed."""
     import numpy as np
 
     others = [i for i in range(len(comparison.labels)) if i != comparison.baseline]
@@ -411,21 +430,30 @@ def machines_heatmap(comparison) -> Figure | None:
         values = np.array(
             [[np.nan if c.ratios[i] is None else c.ratios[i] for i in others] for c in cells]
         )
-        marks = [[_mark(c.verdicts[i]) for i in others] for c in cells]
-        panels.append((pattern, names, values, marks))
-    rows = max(len(names) for _p, names, _v, _m in panels)
+        found = [c.verdicts for c in cells]
+        marks = [[_mark(line[i]) for i in others] for line in found]
+        called = np.array([[line[i] in ("faster", "slower") for i in others] for line in found])
+        panels.append((pattern, names, values, marks, called))
+    rows = max(len(names) for _p, names, _v, _m, _c in panels)
     figure, axes, colorbar_axes = _panels(
         len(panels),
         panel=(0.9 * len(others) + 0.3, 0.19 * rows),
-        left=_label_width([n for _p, names, _v, _m in panels for n in names], fontsize=7),
+        left=_label_width([n for _p, names, _v, _m, _c in panels for n in names], fontsize=7),
         right=1.4,
         bottom=0.75,
         colorbar=True,
     )
-    norm = _ratio_norm([v for _p, _n, values, _m in panels for v in values.ravel()])
+    norm = _ratio_norm([v for _p, _n, values, _m, _c in panels for v in values.ravel()])
     base = comparison.labels[comparison.baseline]
-    for ax, (pattern, names, values, marks) in zip(axes, panels, strict=True):
-        image = ax.imshow(values, cmap="RdBu_r", norm=norm, aspect="auto", interpolation="none")
+    for ax, (pattern, names, values, marks, called) in zip(axes, panels, strict=True):
+        image = ax.imshow(
+            np.where(called, values, np.nan),
+            cmap="RdBu_r",
+            norm=norm,
+            aspect="auto",
+            interpolation="none",
+        )
+        _grey(ax, values, called)
         ax.set_xticks(range(len(others)), [comparison.labels[i] for i in others], rotation=20)
         ax.set_yticks(range(len(names)), names, fontsize=7)
         for (row, column), value in _cells(values):
@@ -440,7 +468,9 @@ def machines_heatmap(comparison) -> Figure | None:
         ax.set_title(f"{pattern}: time / {base}'s", fontsize=10)
     _ratio_colorbar(figure, image, colorbar_axes, f"ratio to {base} (above 1 = slower)")
     figure.suptitle(
-        "Across machines (* significant, p < 0.05; ? too few values to tell)", fontsize=11
+        "Across machines (* significant, corrected q < 0.05 and at least 5%; "
+        "? too few workers to test; grey: not significant)",
+        fontsize=11,
     )
     return figure
 
@@ -507,7 +537,7 @@ def _ratio_colorbar(figure: Figure, image, axes, label: str) -> None:
 
 
 def _mark(verdict: str | None) -> str:
-    return {"slower": "*", "faster": "*", "too few runs": "?"}.get(verdict, "")
+    return {"slower": "*", "faster": "*", "n/a": "?", "too few runs": "?"}.get(verdict, "")
 
 
 def _cells(grid):
