@@ -139,13 +139,18 @@ def test_report_in_a_real_browser(report, browser):
     )
     assert len(medians) > 10 and medians == sorted(medians)
 
-    # The start-method ratios as a table: one worker per cell (quick) cannot be tested, so every
-    # ratio is greyed, and says why.
+    # The start-method ratios as a table: each ratio carries its verdict as a class, and every
+    # ratio the workers cannot show to differ is greyed.
     ratios = browser.find_elements("css selector", "table.grid td.num")
-    assert ratios and all(r.get_attribute("class") == "num untested" for r in ratios)
-    assert all(r.text.endswith("(untested)") for r in ratios)
-    grey = ratios[0].value_of_css_property("background-color")
-    assert grey not in ("rgba(0, 0, 0, 0)", "transparent")
+    classes = {r.get_attribute("class") for r in ratios}
+    assert ratios and classes <= {
+        "num faster", "num slower", "num not-significant", "num untested"
+    }  # fmt: skip
+    grey = "rgba(236, 236, 236, 1)"  # #ececec
+    for ratio in ratios:
+        background = ratio.value_of_css_property("background-color")
+        greyed = ratio.get_attribute("class") in ("num not-significant", "num untested")
+        assert greyed == (background == grey), (ratio.text, background)
     # The answer never crowns the in-process floor.
     answer = browser.find_element("id", "answer-table").text
     assert "null (none)" in answer

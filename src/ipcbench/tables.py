@@ -54,29 +54,12 @@ def format_interval(pattern: str, size_bytes: int, low, high) -> str:
 
 # A run is noisy above this 1-minute load average per CPU, or this share of CPU time stolen by
 # the hypervisor: the benchmark shared its CPUs, so figures are slower and spread wider.
-LOAD_PER_CPU_LIMIT = 0.5
-STEAL_PCT_LIMIT = 5.0
+def noise_warning(run_conditions: dict) -> str | None:
+    """One sentence when the machine was busy over the run (conditions.warnings), else None."""
+    from ipcbench import conditions
 
-
-def noise_warning(load, steal_pct, cpu_count) -> str | None:
-    """One sentence when the machine was busy over the run (load or steal high), else None."""
-    reasons = []
-    if not missing(load) and not missing(cpu_count) and load > LOAD_PER_CPU_LIMIT * cpu_count:
-        reasons.append(
-            f"the load average was {load:.2f} on {int(cpu_count)} CPUs "
-            f"(above {LOAD_PER_CPU_LIMIT * cpu_count:g})"
-        )
-    if not missing(steal_pct) and steal_pct > STEAL_PCT_LIMIT:
-        reasons.append(
-            f"the hypervisor stole {steal_pct:.1f}% of CPU time (above {STEAL_PCT_LIMIT:g}%)"
-        )
-    if not reasons:
-        return None
-    return (
-        "the machine was busy during this run: "
-        + " and ".join(reasons)
-        + "; figures are slower and noisier than on a quiet machine"
-    )
+    found = conditions.warnings(run_conditions, during="during this run")
+    return "; ".join(found) if found else None
 
 
 def number(value: float) -> str:
@@ -193,7 +176,7 @@ def _show_one(path, result, frame, verbose: bool = False) -> str:
             f"Python {first.python} ({first.python_implementation}), "
             f"ipcbench {first.ipcbench_version}"
         )
-        warning = noise_warning(first.load, first.steal_pct, first.cpu_count)
+        warning = noise_warning(result.conditions)
         if warning:
             lines.append(f"  WARNING: {warning}")
         lines += _cell_table(frame)

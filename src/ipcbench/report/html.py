@@ -347,11 +347,7 @@ def _machines(inputs: Inputs, command_paths: list[str]) -> list[dict]:
                 "failed": len(result.failed),
                 "not_run": len([n for n in result.missing() if n not in result.failed]),
                 "notes": result.notes,
-                "noise": noise_warning(
-                    result.conditions.get("load"),
-                    result.conditions.get("steal_pct"),
-                    facts.get("cpu_count"),
-                ),
+                "noise": noise_warning(result.conditions),
             }
         )
     return machines

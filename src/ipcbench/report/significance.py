@@ -92,5 +92,3 @@ def _settle(tests) -> None:
     decisions = stats.decide([pair for _row, _index, pair in tests])
     for (row, index, _pair), decision in zip(tests, decisions, strict=True):
         row[index] = decision.verdict
-
-
