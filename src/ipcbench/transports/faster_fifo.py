@@ -7,14 +7,16 @@ pickle what they carry, for bytes and objects alike (as mp_queue does). Its READ
 check that against.
 
 faster_fifo's put/get give up after a timeout (10 s by default) instead of waiting forever; here
-they wait in rounds, and between rounds the parent checks that its child is still alive, so a dead
+they wait in rounds, and between rounds each side checks that the other is still alive, so a dead
 child fails the cell with a reason. The package is imported only when a channel is opened, so
 that `list` works without it.
 """
 
+import os
 from queue import Empty, Full
 
 from ipcbench.transports.base import Transport, start_child, stop_process
+from ipcbench.transports.peer import check_peer
 
 POLL_SECONDS = 1.0
 # The circular buffer must hold a message with its header; room for a few lets a stream run
@@ -24,8 +26,10 @@ HEADER_ROOM = 1024  # pickle's and faster_fifo's per-message headers
 
 
 class FasterFifoEndpoint:
-    def __init__(self, outbox, inbox, process=None) -> None:
+    def __init__(self, outbox, inbox, process=None, parent_pid=None) -> None:
         self.outbox, self.inbox, self.process = outbox, inbox, process
+        # Made in the parent (the child's side too, before it starts): who the parent is.
+        self.parent_pid = parent_pid or os.getpid()
         put, get = outbox.put, inbox.get
 
         def send_object(obj) -> None:
@@ -33,14 +37,14 @@ class FasterFifoEndpoint:
                 try:
                     return put(obj, True, POLL_SECONDS)
                 except Full:
-                    self._check_child()
+                    self._check_peer()
 
         def recv_object():
             while True:
                 try:
                     return get(True, POLL_SECONDS)
                 except Empty:
-                    self._check_child()
+                    self._check_peer()
 
         # Queues carry objects: their natural API, used for the pickle payload kind.
         self.send_object, self.recv_object = send_object, recv_object
@@ -50,10 +54,8 @@ class FasterFifoEndpoint:
         # put pickles what it carries, and a memoryview cannot be pickled.
         self.send_object(data if type(data) is bytes else bytes(data))
 
-    def _check_child(self) -> None:
-        process = self.process
-        if process is not None and not process.is_alive():
-            raise EOFError(f"the child exited (exit code {process.exitcode})")
+    def _check_peer(self) -> None:
+        check_peer(self.process, self.parent_pid)
 
     def close(self) -> None:
         if self.process is not None:
@@ -63,7 +65,7 @@ class FasterFifoEndpoint:
         self.outbox = self.inbox = self.send_object = self.recv_object = self.recv = None
 
     def __reduce__(self):
-        return FasterFifoEndpoint, (self.outbox, self.inbox)
+        return FasterFifoEndpoint, (self.outbox, self.inbox, None, self.parent_pid)
 
 
 class FasterFifo(Transport):

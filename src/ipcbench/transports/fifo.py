@@ -26,9 +26,15 @@ POLL_SECONDS = 0.1  # how often the parent looks whether the child died before i
 
 
 def _connect(to_child: str, to_parent: str, capacity: int) -> FdStream:
-    """In the child: open both FIFOs by name, then tell the parent."""
-    rfd = os.open(to_child, os.O_RDONLY)  # the parent holds a writer: returns at once
-    wfd = os.open(to_parent, os.O_WRONLY)  # the parent holds the reader: returns at once
+    """In the child: open both FIFOs by name, then tell the parent.
+
+    Non-blocking opens: if the parent died while this child was starting, a blocking open would
+    wait for it forever; now the write end fails (ENXIO) or the first read sees EOF instead.
+    """
+    rfd = os.open(to_child, os.O_RDONLY | os.O_NONBLOCK)
+    wfd = os.open(to_parent, os.O_WRONLY | os.O_NONBLOCK)
+    for fd in (rfd, wfd):
+        os.set_blocking(fd, True)
     os.write(wfd, READY)
     return FdStream(rfd, wfd, capacity)
 

@@ -19,6 +19,7 @@ import tempfile
 from multiprocessing import reduction
 
 from ipcbench.transports.base import Transport, start_child, stop_process
+from ipcbench.transports.peer import check_peer
 
 LENGTH = struct.Struct("<Q")
 ALIGN = 64  # slots start on cache lines: the two sides' writes never share one
@@ -26,8 +27,8 @@ ALIGN = 64  # slots start on cache lines: the two sides' writes never share one
 # flight for a stream without mapping hundreds of MiB for 16 MiB payloads.
 RING_BYTES = 4 << 20
 MAX_SLOTS = 8
-# How often a waiting parent looks whether its child is still alive: a dead child fails the cell
-# with a reason instead of leaving it to the cell timeout. (A child dies with its parent anyway.)
+# How often a waiting side looks whether the other is still alive: a dead child fails the cell
+# with a reason instead of leaving it to the cell timeout, and an orphan leaves.
 POLL_SECONDS = 1.0
 
 
@@ -50,9 +51,11 @@ class Ring:
 
 
 class MmapEndpoint:
-    def __init__(self, fd: int, size: int, outgoing: Ring, incoming: Ring, capacity: int):
+    def __init__(self, fd, size, outgoing: Ring, incoming: Ring, capacity: int, parent_pid=None):
         self.size, self.outgoing, self.incoming, self.capacity = size, outgoing, incoming, capacity
         self.process = None  # the parent's child; set by open()
+        # Made in the parent (the child's side too, before it starts): who the parent is.
+        self.parent_pid = parent_pid or os.getpid()
         self.map = mmap.mmap(fd, size)  # MAP_SHARED: both processes see the same pages
         self._fd = fd  # kept only until the child has started (it may need to duplicate it)
         self.send = _sender(self, outgoing, capacity)
@@ -74,20 +77,23 @@ class MmapEndpoint:
     def __reduce__(self):
         # A spawn or forkserver child gets the open file itself: it has no name any more.
         fd = reduction.DupFd(self._fd)
-        return _attach, (fd, self.size, self.outgoing, self.incoming, self.capacity)
+        args = (fd, self.size, self.outgoing, self.incoming, self.capacity, self.parent_pid)
+        return _attach, args
+
+    def check_peer(self) -> None:
+        """Raise EOFError if the other side is gone; called only when a wait times out."""
+        check_peer(self.process, self.parent_pid)
 
 
-def _attach(fd, size, outgoing, incoming, capacity) -> MmapEndpoint:
-    endpoint = MmapEndpoint(fd.detach(), size, outgoing, incoming, capacity)
+def _attach(fd, size, outgoing, incoming, capacity, parent_pid) -> MmapEndpoint:
+    endpoint = MmapEndpoint(fd.detach(), size, outgoing, incoming, capacity, parent_pid)
     endpoint.close_fd()  # the mapping holds the file open
     return endpoint
 
 
 def _wait(acquire, endpoint: MmapEndpoint) -> None:
     while not acquire(True, POLL_SECONDS):
-        process = endpoint.process
-        if process is not None and not process.is_alive():
-            raise EOFError(f"the child exited (exit code {process.exitcode})")
+        endpoint.check_peer()
 
 
 def _sender(endpoint: MmapEndpoint, ring: Ring, capacity: int):

@@ -10,11 +10,13 @@ the benchmark runs, and a crash of either process leaves nothing behind.
 posix_ipc is imported only when a channel is opened, so that `list` works without it.
 """
 
+import os
 import secrets
 from pathlib import Path
 
 from ipcbench.transports.base import Transport, start_child, stop_process
 from ipcbench.transports.connect_in_child import ConnectInChild
+from ipcbench.transports.peer import check_peer
 
 READY = b"R"
 POLL_SECONDS = 1.0  # how often a waiting parent looks whether its child is still alive
@@ -30,8 +32,9 @@ def _limit(name: str, default: int) -> int:
 
 
 class MqEndpoint:
-    def __init__(self, outgoing, incoming, process=None) -> None:
+    def __init__(self, outgoing, incoming, process=None, parent_pid=None) -> None:
         self.outgoing, self.incoming, self.process = outgoing, incoming, process
+        self.parent_pid = parent_pid
         self.send, self.recv = self._sender(), self._receiver()
 
     def _sender(self):
@@ -44,7 +47,7 @@ class MqEndpoint:
                 try:
                     return send(data, POLL_SECONDS)
                 except busy:  # the queue stayed full: is anyone still reading it?
-                    self._check_child()
+                    self._check_peer()
 
         return send_message
 
@@ -58,14 +61,12 @@ class MqEndpoint:
                 try:
                     return receive(POLL_SECONDS)[0]  # (message, priority)
                 except busy:
-                    self._check_child()
+                    self._check_peer()
 
         return recv
 
-    def _check_child(self) -> None:
-        process = self.process
-        if process is not None and not process.is_alive():
-            raise EOFError(f"the child exited (exit code {process.exitcode})")
+    def _check_peer(self) -> None:
+        check_peer(self.process, self.parent_pid)
 
     def close(self) -> None:
         if self.process is not None:
@@ -78,13 +79,13 @@ class MqEndpoint:
                 pass  # closed before
 
 
-def _connect(to_child: str, to_parent: str) -> MqEndpoint:
+def _connect(to_child: str, to_parent: str, parent_pid: int) -> MqEndpoint:
     """In the child: open both queues by name, then tell the parent it may unlink them."""
     import posix_ipc
 
     incoming = posix_ipc.MessageQueue(to_child, read=True, write=False)
     outgoing = posix_ipc.MessageQueue(to_parent, read=False, write=True)
-    endpoint = MqEndpoint(outgoing, incoming)
+    endpoint = MqEndpoint(outgoing, incoming, parent_pid=parent_pid)
     outgoing.send(READY)
     return endpoint
 
@@ -128,7 +129,7 @@ class PosixMq(Transport):
                         max_message_size=size,
                     )
                 )
-            process = start_child(ctx, ConnectInChild(_connect, *names), child_cpus)
+            process = start_child(ctx, ConnectInChild(_connect, *names, os.getpid()), child_cpus)
             parent = MqEndpoint(queues[0], queues[1], process)
             if parent.recv() != READY:
                 raise EOFError("the child's first message was not READY")
