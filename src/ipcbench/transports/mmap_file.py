@@ -56,7 +56,11 @@ class MmapEndpoint:
         self.process = None  # the parent's child; set by open()
         # Made in the parent (the child's side too, before it starts): who the parent is.
         self.parent_pid = parent_pid or os.getpid()
-        self.map = mmap.mmap(fd, size)  # MAP_SHARED: both processes see the same pages
+        try:
+            self.map = mmap.mmap(fd, size)  # MAP_SHARED: both processes see the same pages
+        except BaseException:
+            os.close(fd)  # the endpoint owns fd: a failed open must not leak it
+            raise
         self._fd = fd  # kept only until the child has started (it may need to duplicate it)
         self.send = _sender(self, outgoing, capacity)
         self.recv = _receiver(self, incoming, capacity)
