@@ -186,6 +186,7 @@ def test_patterns_without_transports_select_no_transport_by_default():
     selection = Selection(patterns=("pool", "counter"))
     cells = build_cells(selection, REGISTRY, 2)
     assert {c.transport for c in cells} == {
-        "apply", "map", "imap", "value_lock", "manager_lock", "unlocked"
+        "apply", "map", "imap", "executor_submit", "executor_map",
+        "value_lock", "manager_lock", "unlocked",
     }  # fmt: skip
     assert selection.notes == []  # nothing about transports that were never asked for

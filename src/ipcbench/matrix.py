@@ -26,6 +26,9 @@ class Variant:
     methods: tuple[str, ...] = MP_METHODS
     sized: bool = True  # whether the payload size axis applies
     chunked: bool = False  # whether the chunksize axis applies
+    # Whether the procs axis applies to this variant even where its pattern has none
+    # (startup of a Pool of P workers).
+    multi_process: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,18 @@ PATTERN_SPECS = {
                     methods=(*MP_METHODS, "exec"),
                     sized=False,
                 ),
+                Variant(
+                    "mp_pool",
+                    "multiprocessing.Pool(P): create, first result, close and join",
+                    sized=False,
+                    multi_process=True,
+                ),
+                Variant(
+                    "executor",
+                    "ProcessPoolExecutor(P): create, first result, shutdown(wait=True)",
+                    sized=False,
+                    multi_process=True,
+                ),
             ),
             smallest_size_only=True,
         ),
@@ -70,6 +85,15 @@ PATTERN_SPECS = {
                 Variant("apply", "apply_async(echo, payload).get(): one task's round trip"),
                 Variant("map", "map(echo, payloads, chunksize)", chunked=True),
                 Variant("imap", "imap(echo, payloads, chunksize)", chunked=True),
+                Variant(
+                    "executor_submit",
+                    "ProcessPoolExecutor: submit(echo, payload).result(): one task's round trip",
+                ),
+                Variant(
+                    "executor_map",
+                    "ProcessPoolExecutor: map(echo, payloads, chunksize=C)",
+                    chunked=True,
+                ),
             ),
             multi_process=True,
         ),
@@ -205,7 +229,7 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
                 for size in _sizes(pattern, subject, selection.sizes):
                     for placement in placements:
                         for kind in _kinds(pattern, selection.kinds):
-                            for procs in _procs(pattern, selection.procs):
+                            for procs in _procs(pattern, subject, selection.procs):
                                 for chunksize in _chunksizes(subject, selection.chunksizes):
                                     cells.append(
                                         Cell(
@@ -252,8 +276,9 @@ def _kinds(pattern: Pattern, kinds: tuple[str, ...]) -> tuple[str, ...]:
     return kinds if pattern.name in DEFAULT_PATTERNS else ("bytes",)
 
 
-def _procs(pattern: Pattern, procs: tuple[int, ...]) -> tuple[int, ...]:
-    return procs if pattern.multi_process else (1,)
+def _procs(pattern: Pattern, subject, procs: tuple[int, ...]) -> tuple[int, ...]:
+    multi_process = pattern.multi_process or getattr(subject, "multi_process", False)
+    return procs if multi_process else (1,)
 
 
 def _chunksizes(subject, chunksizes: tuple[int, ...]) -> tuple[int, ...]:

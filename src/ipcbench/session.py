@@ -89,12 +89,20 @@ def open_bench(cell: Cell, registry) -> "Bench":
 
         if cell.transport == "process":
             return ProcessStartup(cell)
+        if cell.transport in ("mp_pool", "executor"):
+            from ipcbench.pool_startup import PoolStartup
+
+            return PoolStartup(cell)
         return ChannelStartup(cell, registry[cell.transport])
     if cell.pattern == "fanin":
         from ipcbench.fanin import FanIn
 
         return FanIn(cell, registry[cell.transport])
     if cell.pattern == "pool":
+        if cell.transport.startswith("executor_"):
+            from ipcbench.executor import ExecutorBench
+
+            return ExecutorBench(cell)
         from ipcbench.pool import PoolBench
 
         return PoolBench(cell)

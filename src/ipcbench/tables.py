@@ -118,9 +118,9 @@ def axis_applies(pattern: str, transport: str, axis: str) -> bool:
     spec = PATTERN_SPECS.get(pattern)
     if spec is None:
         return False
-    if axis == "procs":
-        return spec.multi_process
     variant = VARIANTS.get(transport)
+    if axis == "procs":
+        return spec.multi_process or (variant in spec.variants and variant.multi_process)
     return variant is not None and variant in spec.variants and variant.chunked
 
 

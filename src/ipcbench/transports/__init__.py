@@ -27,6 +27,10 @@ BUILTIN_CLASSES = (
     ("thread_queue", "ThreadQueue"),
     ("zmq_pair", "ZmqIpc"),
     ("zmq_pair", "ZmqTcp"),
+    ("mmap_file", "MmapFile"),
+    ("fifo", "Fifo"),
+    ("posix_mq", "PosixMq"),
+    ("faster_fifo", "FasterFifo"),
 )
 
 
