@@ -233,7 +233,7 @@ def _bad(*args, env=None, cwd=None):
         (["-s", "0"], "at least 1 byte"),
         (["-s", "1e99"], "bad size"),
         (["-s", "12XB"], "bad size"),
-        (["-s", "64GiB"], "at most 1GiB"),
+        (["-s", "64GiB"], "at most 128MiB"),
         (["-s", ","], "no sizes"),
         (["-t", ","], "empty list"),
         (["-t", "subprocess_pipe", "-m", "fork"], "runs only under exec"),

@@ -42,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"ipcbench: error: {message}", file=sys.stderr)
+    from ipcbench.output import printable
+
+    # One line, whatever a file or an argument put in it.
+    print(f"ipcbench: error: {printable(message).replace(chr(10), ' ')}", file=sys.stderr)
     return 2
 
 
@@ -67,19 +70,23 @@ def _dispatch(argv: list[str]) -> int:
     if args.verb == "list":
         return _list()
     if args.verb == "show":
+        from ipcbench.output import printable
         from ipcbench.tables import show as show_files
 
-        print(show_files(args.files))
+        print(printable(show_files(args.files)))
         return 0
     if args.verb == "compare":
         from ipcbench.compare import run_compare
+        from ipcbench.output import printable
 
         text, status = run_compare(args.files, args.baseline, args.format, args.fail_above)
-        print(text)
+        print(printable(text))
         return status
     if args.verb == "report":
-        from ipcbench.report.html import run_report
+        from ipcbench.output import refuse_overwriting_inputs
+        from ipcbench.report.html import DEFAULT_OUTPUT, run_report
 
+        refuse_overwriting_inputs(args.output or DEFAULT_OUTPUT, args.files)
         run_report(args.files, args.output, args.baseline, args.heatmap_size, args.figure)
         return 0
     if args.verb == "export":

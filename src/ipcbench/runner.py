@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipcbench import matrix, results
+from ipcbench import limits, matrix, results
 from ipcbench.errors import OneLineParser, UsageError
 from ipcbench.matrix import Cell, Selection
 from ipcbench.progress import Progress
@@ -95,6 +95,7 @@ def _preparse_profile(argv: list[str]) -> str:
         if profile:
             return profile
     if known.resume and os.path.exists(known.resume):
+        # results.load checks settings.profile against the profile names.
         return results.load(known.resume).settings.get("profile", "default")
     return "default"
 
@@ -184,6 +185,13 @@ def _add_run_options(parser) -> None:
         default=DEFAULT_CELL_TIMEOUT,
         metavar="S",
         help=f"seconds a worker may take before its cell fails (default {DEFAULT_CELL_TIMEOUT:g})",
+    )
+    prof.add_argument(
+        "--max-cells",
+        type=int,
+        default=limits.DEFAULT_MAX_CELLS,
+        metavar="N",
+        help=f"refuse a selection of more cells (default {limits.DEFAULT_MAX_CELLS})",
     )
 
     # Manager -> worker plumbing; not for users.
@@ -373,16 +381,13 @@ def _plan_resume(args, registry) -> Plan:
         )
     output = Path(args.resume)
     result = results.load(output)
-    cells = []
-    for name in result.missing():
-        cell = Cell.from_name(name)
-        if cell.pattern not in matrix.PATTERNS:
-            raise UsageError(f"{output}: cell {name} has pattern {cell.pattern!r}, unknown here")
-        if cell.transport not in registry and cell.transport not in matrix.VARIANTS:
-            raise UsageError(
-                f"{output}: cell {name} needs transport {cell.transport!r}, which is not installed"
-            )
-        cells.append(cell)
+    # Every planned cell is checked exactly as if it had been selected on the command line.
+    try:
+        cells = matrix.cells_of_names(
+            result.missing(), registry, len(os.sched_getaffinity(0)), args.max_cells
+        )
+    except matrix.SelectionError as error:
+        raise UsageError(f"{output}: {error}") from None
     if not cells:
         raise UsageError(f"{output}: every planned cell is done; nothing to resume")
     return Plan(cells, output, result)
@@ -402,7 +407,7 @@ def _selection(args) -> Selection:
             raise UsageError(f"empty list for {key}")
         return tuple(dict.fromkeys(items))
 
-    selection = Selection()
+    selection = Selection(max_cells=args.max_cells)
     for key, flag in (
         ("transports", args.transports),
         ("methods", args.methods),
@@ -429,8 +434,11 @@ def _selection(args) -> Selection:
 
 
 def _counts(key: str, items: tuple[str, ...]) -> tuple[int, ...]:
-    if not all(item.isdigit() and 1 <= int(item) <= 1024 for item in items):
-        raise UsageError(f"{key} must be whole numbers from 1 to 1024, got {','.join(items)}")
+    try:
+        for item in items:
+            limits.check_count(key, int(item) if item.isdigit() else item)
+    except limits.LimitError as error:
+        raise UsageError(str(error)) from None
     return tuple(dict.fromkeys(int(item) for item in items))
 
 
