@@ -465,6 +465,9 @@ def _check_new_output(output: Path) -> None:
 
 
 def _run_worker(runner, args) -> int:
+    from ipcbench.lifeline import bind_worker_to_manager
+
+    bind_worker_to_manager(args.failure_file)  # first: the worker must not outlive the run
     from ipcbench.session import open_bench
     from ipcbench.transports import registry
 

@@ -11,8 +11,8 @@ Once the child is connected, PAIR refuses every other peer.
 """
 
 import shutil
-import tempfile
 
+from ipcbench.lifeline import zmq_directory
 from ipcbench.transports.base import Transport, start_child, stop_process
 from ipcbench.transports.connect_in_child import ConnectInChild
 from ipcbench.transports.handshake import (
@@ -127,7 +127,7 @@ class ZmqIpc(_ZmqPair):
     summary = "pyzmq PAIR sockets over ipc:// (a Unix socket in a private directory)"
 
     def bind(self, sock):
-        directory = tempfile.mkdtemp(prefix="ipcbench-zmq-")  # mode 0700: only this user
+        directory = zmq_directory()  # mode 0700: only this user; swept if this process dies
         address = f"ipc://{directory}/channel"
         try:
             sock.bind(address)
