@@ -10,8 +10,9 @@ worker:
   - the parent is checked once the signal is armed: if the manager died before, the parent is
     already someone else (init, a subreaper) and the worker leaves at once;
   - on the way out of an orphaned worker, the manager's scratch directory is removed;
-  - directories that a run killed harder than that left behind (their owner's pid is in the
-    directory or its `owner` file, and that process is gone) are swept when a worker starts.
+  - directories and shared-memory segments that a run killed harder than that left behind (their
+    owner's pid is in the name or the directory's `owner` file, and that process is gone) are
+    swept when a worker starts.
 Linux only (prctl); elsewhere workers keep relying on the watchdog.
 """
 
@@ -20,6 +21,7 @@ import contextlib
 import ctypes
 import glob
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -35,6 +37,8 @@ OWNER_FILE = "owner"
 # and zmq_ipc's (ipcbench-zmq-PID-XXXX).
 PREFIX = "ipcbench-"
 ZMQ_PREFIX = PREFIX + "zmq-"
+# Shared-memory segments (shared_memory transport): /dev/shm/ipcbench-PID-RANDOM.
+SHM = "/dev/shm"
 
 
 def bind_worker_to_manager(failure_file: str) -> None:
@@ -63,21 +67,43 @@ def zmq_directory() -> str:
     return tempfile.mkdtemp(prefix=f"{ZMQ_PREFIX}{os.getpid()}-")
 
 
+def segment_name() -> str:
+    """A shared-memory segment name that records its creator (see sweep_stale)."""
+    return f"{PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
+
+
 def sweep_stale() -> None:
-    """Remove ipcbench's temporary directories whose owning process is gone."""
+    """Remove ipcbench's temporary directories and segments whose owning process is gone."""
     for path in glob.glob(os.path.join(tempfile.gettempdir(), PREFIX + "*")):
         owner = _owner(path)
         if owner is not None and not _alive(owner):
             _remove(path)
+    for path in glob.glob(os.path.join(SHM, PREFIX + "*")):
+        owner = _pid_in_name(os.path.basename(path), PREFIX)
+        if owner is not None and _mine(path) and not _alive(owner):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+def _pid_in_name(name: str, prefix: str) -> int | None:
+    digits = name[len(prefix) :].split("-", 1)[0]
+    return int(digits) if digits.isdigit() else None
+
+
+def _mine(path: str) -> bool:
+    try:
+        return os.stat(path).st_uid == os.getuid()
+    except OSError:
+        return False
 
 
 def _owner(path: str) -> int | None:
+    if not _mine(path):
+        return None  # someone else's: never touched
+    name = os.path.basename(path)
+    if name.startswith(ZMQ_PREFIX):
+        return _pid_in_name(name, ZMQ_PREFIX)
     try:
-        if os.stat(path).st_uid != os.getuid():
-            return None  # someone else's: never touched
-        name = os.path.basename(path)
-        if name.startswith(ZMQ_PREFIX):
-            return int(name[len(ZMQ_PREFIX) :].split("-", 1)[0])
         with open(os.path.join(path, OWNER_FILE), encoding="ascii") as stream:
             return int(stream.read())
     except (OSError, ValueError):
