@@ -52,6 +52,25 @@ except zmq.ZMQError:
 """
 )
 
+LATE_ZMQ_INTRUDER = (
+    EVIL
+    + """
+import time, zmq
+context = zmq.Context()
+sock = context.socket(zmq.PAIR)
+monitor = sock.get_monitor_socket(zmq.EVENT_CONNECTED)
+sock.connect(sys.argv[1])
+monitor.recv_multipart()  # the TCP (or ipc) connection is made
+for _ in range(3):
+    if sock.poll(100, zmq.POLLOUT):
+        sock.send(evil, zmq.NOBLOCK)
+time.sleep(0.5)
+monitor.close()
+sock.close(linger=1000)
+context.term()
+"""
+)
+
 TCP_INTRUDER = (
     EVIL
     + """
@@ -141,6 +160,33 @@ def test_zmq_channel_refuses_a_peer_that_connected_first(name, method, marker):
     finally:
         ctx.stop()
     assert len(ctx.intruders) == 1
+
+
+@pytest.mark.parametrize("name", ["zmq_tcp", "zmq_ipc"])
+def test_zmq_peer_that_comes_after_the_child_is_ignored(name, marker):
+    pytest.importorskip("zmq")
+    from ipcbench.payloads import make_channel
+    from ipcbench.transports import registry
+
+    endpoint = registry()[name]().open(multiprocessing.get_context("fork"), 4096, None)
+    import zmq
+
+    address = endpoint.sock.getsockopt_string(zmq.LAST_ENDPOINT)
+    late = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(LATE_ZMQ_INTRUDER), address, str(marker)]
+    )
+    try:
+        late.wait(timeout=30)  # it connected and sent its pickles
+        channel = make_channel(endpoint, "pickle", 256)
+        endpoint.send(b"pingpong 3 objects")
+        for _ in range(3):  # only the child's echoes arrive, never the stranger's pickles
+            channel.send(channel.payload)
+            assert channel.recv() == channel.payload
+        endpoint.send(b"exit")
+    finally:
+        late.kill()
+        late.wait()
+        endpoint.close()
 
 
 @pytest.mark.parametrize("name", ["zmq_tcp", "zmq_ipc"])
