@@ -88,3 +88,8 @@ def test_the_memory_estimate_grows_with_what_the_cell_holds():
     limits.check_memory([plain], available=1 << 30)  # 24 MiB of 1 GiB: fine
     with pytest.raises(limits.LimitError, match="pool/map/fork/1MiB/split/procs=4/chunksize=64"):
         limits.check_memory([plain, big], available=1 << 30)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "many"])
+def test_max_cells_must_be_a_whole_number_of_at_least_1(value, tmp_path):
+    assert "--max-cells" in refusal(cli("run", "--max-cells", value, "-o", tmp_path / "r.json"))

@@ -29,6 +29,15 @@ def check_count(key: str, value: int) -> None:
         raise LimitError(f"{key} must be whole numbers from 1 to {MAX_COUNT}, got {value!r}")
 
 
+def max_cells_flag(text: str) -> int:
+    """argparse type of --max-cells: a whole number of at least 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        import argparse
+
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 def check_cell_count(count: int, max_cells: int) -> None:
     if count > max_cells:
         raise LimitError(

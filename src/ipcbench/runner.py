@@ -188,7 +188,7 @@ def _add_run_options(parser) -> None:
     )
     prof.add_argument(
         "--max-cells",
-        type=int,
+        type=limits.max_cells_flag,
         default=limits.DEFAULT_MAX_CELLS,
         metavar="N",
         help=f"refuse a selection of more cells (default {limits.DEFAULT_MAX_CELLS})",
