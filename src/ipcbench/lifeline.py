@@ -41,10 +41,10 @@ ZMQ_PREFIX = PREFIX + "zmq-"
 SHM = "/dev/shm"
 
 
-def bind_worker_to_manager(failure_file: str) -> None:
+def bind_worker_to_manager(failure_file: str | None) -> None:
     """In a worker, before anything else: die with the manager, clean up after it."""
-    if not sys.platform.startswith("linux"):
-        return
+    if not sys.platform.startswith("linux") or not failure_file:
+        return  # a worker started by hand (no manager, no scratch directory)
     manager = os.getppid()
     scratch = os.path.dirname(os.path.abspath(failure_file))
     signal.signal(PARENT_DIED, lambda signum, frame: _orphaned(scratch))
