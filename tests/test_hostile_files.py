@@ -102,3 +102,15 @@ def test_an_error_naming_hostile_text_is_one_printable_line(result, tmp_path):
     completed = cli("run", "--resume", path)
     assert refused(completed, "planned cell")
     assert completed.stderr.rstrip("\n").isprintable()
+
+
+def test_compare_csv_quotes_formulas_and_keeps_numbers(result, tmp_path):
+    data = json.loads(result.read_text())
+    data["metadata"]["transport"] = "=SUM(1)"  # a cell axis that lands in every CSV row
+    hostile = tmp_path / "formula.json"
+    hostile.write_text(json.dumps(data))
+    completed = cli("compare", hostile, hostile, "--format", "csv")
+    assert completed.returncode == 0, completed.stderr
+    rows = list(csv.DictReader(io.StringIO(completed.stdout)))
+    assert rows and {r["transport"] for r in rows} == {"'=SUM(1)"}
+    assert all(float(r["median_s"]) > 0 for r in rows)  # numbers, unquoted

@@ -77,9 +77,11 @@ def _dispatch(argv: list[str]) -> int:
         return 0
     if args.verb == "compare":
         from ipcbench.compare import run_compare
-        from ipcbench.output import printable
+        from ipcbench.output import printable, spreadsheet_safe_csv
 
         text, status = run_compare(args.files, args.baseline, args.format, args.fail_above)
+        if args.format == "csv":  # headed for a spreadsheet as often as export's
+            text = spreadsheet_safe_csv(text)
         print(printable(text))
         return status
     if args.verb == "report":

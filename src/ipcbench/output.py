@@ -66,3 +66,23 @@ def spreadsheet_safe(value):
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def spreadsheet_safe_csv(text: str) -> str:
+    """CSV text with every formula-like text cell quoted; numbers stay as they are."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in csv.reader(io.StringIO(text)):
+        writer.writerow([cell if _is_number(cell) else spreadsheet_safe(cell) for cell in row])
+    return out.getvalue()
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
