@@ -13,7 +13,7 @@ from ipcbench.sizes import MAX_SIZE, format_size, parse_size, parse_sizes
         ("4KiB", 4096),
         ("1MiB", 1 << 20),
         ("16MiB", 16 << 20),
-        (" 1GiB ", 1 << 30),
+        (" 128MiB ", 128 << 20),
         ("1000", 1000),
     ],
 )

@@ -109,7 +109,7 @@ def test_remote_manager_has_a_random_authkey_per_channel_and_refuses_others():
         assert host == "127.0.0.1" and port > 0  # the distributed pattern: a TCP address
         # A client with the other channel's key (or none) is turned away before it can ask.
         stranger = QueueServer(address=(host, port), authkey=keys[1])
-        with pytest.raises(Exception, match="digest"):
+        with pytest.raises(multiprocessing.AuthenticationError, match="digest"):
             stranger.connect()
         for endpoint in endpoints:
             verify(endpoint, "bytes", 64)  # the child got in with the right key

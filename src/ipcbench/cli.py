@@ -55,7 +55,10 @@ def _positive_seconds(text: str) -> float:
 
 
 def _fail(message: str) -> int:
-    print(f"ipcbench: error: {message}", file=sys.stderr)
+    from ipcbench.output import printable
+
+    # One line, whatever a file or an argument put in it.
+    print(f"ipcbench: error: {printable(message).replace(chr(10), ' ')}", file=sys.stderr)
     return 2
 
 
@@ -97,21 +100,27 @@ def _dispatch(argv: list[str]) -> int:
 
         return run_check(args.seconds)
     if args.verb == "show":
+        from ipcbench.output import printable
         from ipcbench.tables import show as show_files
 
-        print(show_files(args.files, verbose=args.verbose))
+        print(printable(show_files(args.files, verbose=args.verbose)))
         return 0
     if args.verb == "compare":
         from ipcbench.compare import run_compare
+        from ipcbench.output import printable, spreadsheet_safe_csv
 
         text, status = run_compare(
             args.files, args.baseline, args.format, args.fail_above, args.min_effect
         )
-        print(text)
+        if args.format == "csv":  # headed for a spreadsheet as often as export's
+            text = spreadsheet_safe_csv(text)
+        print(printable(text))
         return status
     if args.verb == "report":
-        from ipcbench.report.html import run_report
+        from ipcbench.output import refuse_overwriting_inputs
+        from ipcbench.report.html import DEFAULT_OUTPUT, run_report
 
+        refuse_overwriting_inputs(args.output or DEFAULT_OUTPUT, args.files)
         run_report(args.files, args.output, args.baseline, args.heatmap_size, args.figure)
         return 0
     if args.verb == "export":

@@ -6,8 +6,9 @@ runs the cell at its `--worker-task` index, so it must not depend on anything bu
 
 from dataclasses import dataclass, field
 
+from ipcbench import limits
 from ipcbench.payloads import KINDS
-from ipcbench.sizes import format_size, parse_size
+from ipcbench.sizes import MAX_SIZE, format_size, parse_size
 from ipcbench.transports.base import MP_METHODS
 
 METHODS = ("fork", "spawn", "forkserver", "exec", "none")
@@ -196,6 +197,7 @@ class Selection:
     procs: tuple[int, ...] = DEFAULT_PROCS
     chunksizes: tuple[int, ...] = DEFAULT_CHUNKSIZES
     notes: list[str] = field(default_factory=list)
+    max_cells: int = limits.DEFAULT_MAX_CELLS
 
 
 def default_placements(cpu_count: int) -> tuple[str, ...]:
@@ -213,6 +215,7 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
     _check_known("start method", selection.methods, METHODS)
     _check_known("placement", selection.placements, PLACEMENTS)
     _check_known("payload kind", selection.kinds, KINDS)
+    _check_limits(selection)
     names = _subject_names(selection, registry)
     placements = selection.placements or default_placements(cpu_count)
     if cpu_count < 2 and "split" in placements:
@@ -231,6 +234,12 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
                         for kind in _kinds(pattern, selection.kinds):
                             for procs in _procs(pattern, subject, selection.procs):
                                 for chunksize in _chunksizes(subject, selection.chunksizes):
+                                    if len(cells) == selection.max_cells:
+                                        _limit(
+                                            limits.check_cell_count,
+                                            len(cells) + 1,
+                                            selection.max_cells,
+                                        )
                                     cells.append(
                                         Cell(
                                             pattern_name,
@@ -246,7 +255,52 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
     selection.notes[:] = _skip_notes(selection, names, registry)
     if not cells:
         raise SelectionError("the selection yields no cell: " + "; ".join(selection.notes))
+    _limit(limits.check_memory, cells)
     return cells
+
+
+def cells_of_names(names: list[str], registry, cpu_count: int, max_cells: int) -> list[Cell]:
+    """Cells named in a file (`--resume`), each checked as if it had been selected on the
+    command line: it must be one that build_cells plans for its own axes, within every limit."""
+    _limit(limits.check_cell_count, len(names), max_cells)
+    cells = []
+    for name in names:
+        try:
+            cell = Cell.from_name(name)
+            selection = Selection(
+                transports=(cell.transport,),
+                methods=(cell.method,),
+                sizes=(cell.size,) if cell.size else DEFAULT_SIZES[:1],
+                patterns=(cell.pattern,),
+                placements=(cell.placement,),
+                kinds=(cell.kind,),
+                procs=(cell.procs,),
+                chunksizes=(cell.chunksize,),
+            )
+            planned = build_cells(selection, registry, cpu_count)
+        except ValueError as error:  # SelectionError, LimitError, a bad name or size
+            raise SelectionError(f"planned cell {name!r}: {error}") from None
+        if cell not in planned:
+            raise SelectionError(f"planned cell {name!r} is not a cell this ipcbench would run")
+        cells.append(cell)
+    _limit(limits.check_memory, cells)
+    return cells
+
+
+def _check_limits(selection: Selection) -> None:
+    for key in ("procs", "chunksizes"):
+        for value in getattr(selection, key):
+            _limit(limits.check_count, key, value)
+    for size in selection.sizes:
+        if not 1 <= size <= MAX_SIZE:
+            raise SelectionError(f"size {size} is outside 1 B to {format_size(MAX_SIZE)}")
+
+
+def _limit(check, *args) -> None:
+    try:
+        check(*args)
+    except limits.LimitError as error:
+        raise SelectionError(str(error)) from None
 
 
 def _subject(pattern: Pattern, name: str, registry):

@@ -25,6 +25,19 @@ from ipcbench.output import write_atomically
 
 SECTION = "ipcbench"
 CELL_KEYS = ("pattern", "transport", "method", "size_bytes", "placement")
+# pyperf's machine facts that the tidy frame carries as text.
+MACHINE_TEXT_KEYS = (
+    "hostname",
+    "cpu_model_name",
+    "platform",
+    "python_version",
+    "python_implementation",
+    "ipcbench_version",
+)
+# The run profiles (runner.PROFILES); a file's settings name one of them.
+PROFILE_NAMES = ("quick", "default", "rigorous")
+# More passes than this in a file is not a run anyone made (the rigorous profile has 8).
+MAX_PASSES = 1000
 # Bigger result files than this are not ours (the full sweep writes well under 10 MB).
 MAX_FILE_BYTES = 256 << 20
 
@@ -130,7 +143,7 @@ def load(path: str | os.PathLike) -> ResultFile:
             planned=_strings(section.get("planned", []), "planned"),
             failed=_string_map(section.get("failed", {}), "failed"),
             notes=_strings(section.get("notes", []), "notes"),
-            settings=dict(section.get("settings") or {}),
+            settings=_settings(section.get("settings", {})),
             conditions=_numbers(section.get("conditions", {}), "conditions"),
         )
     except (TypeError, ValueError) as error:
@@ -198,9 +211,12 @@ def _check_benchmark(path: Path, bench) -> None:
         count = metadata.get(key, 1)
         if not (isinstance(count, int) and not isinstance(count, bool) and count >= 1):
             raise ResultFileError(f"{path}: benchmark {name!r} has an impossible {key} {count!r}")
-    for key in ("pattern", "transport", "method", "placement", "kind"):
+    for key in ("pattern", "transport", "method", "placement", "kind", *MACHINE_TEXT_KEYS):
         if not isinstance(metadata.get(key, ""), str):
             raise ResultFileError(f"{path}: benchmark {name!r} has a non-text {key}")
+    cpus = metadata.get("cpu_count", 1)
+    if not (isinstance(cpus, int) and not isinstance(cpus, bool) and cpus >= 1):
+        raise ResultFileError(f"{path}: benchmark {name!r} has an impossible cpu_count {cpus!r}")
     for value in bench.get_values():
         if not (isinstance(value, float | int) and math.isfinite(value) and value > 0):
             raise ResultFileError(f"{path}: benchmark {name!r} holds an impossible value {value!r}")
@@ -218,6 +234,21 @@ def _numbers(value, what: str) -> dict[str, float]:
         for v in value.values()
     ):
         raise ValueError(f"'{what}' must map names to numbers")
+    return dict(value)
+
+
+def _settings(value) -> dict:
+    """The run's settings: what `--resume` reuses and the report shows, checked like a flag."""
+    if not isinstance(value, dict):
+        raise ValueError("'settings' must be a mapping")
+    profile = value.get("profile", "default")
+    if profile not in PROFILE_NAMES:
+        raise ValueError(f"settings.profile must be one of {', '.join(PROFILE_NAMES)}")
+    if "argv" in value:
+        _strings(value["argv"], "settings.argv")
+    passes = value.get("passes", 1)
+    if not (isinstance(passes, int) and not isinstance(passes, bool) and 1 <= passes <= MAX_PASSES):
+        raise ValueError(f"settings.passes must be a whole number from 1 to {MAX_PASSES}")
     return dict(value)
 
 

@@ -20,10 +20,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipcbench import matrix, results
+from ipcbench import limits, matrix, results
 from ipcbench.errors import OneLineParser, UsageError
 from ipcbench.manager import Plan, run_passes, save, workers_done
-from ipcbench.matrix import Cell, Selection
+from ipcbench.matrix import Selection
 from ipcbench.sizes import parse_sizes
 
 PROGRAM_ARGS = ("-m", "ipcbench", "run")
@@ -85,6 +85,7 @@ def _preparse_profile(argv: list[str]) -> str:
         if profile:
             return profile
     if known.resume and os.path.exists(known.resume):
+        # results.load checks settings.profile against the profile names.
         return results.load(known.resume).settings.get("profile", "default")
     return "default"
 
@@ -176,6 +177,13 @@ def _add_run_options(parser) -> None:
         metavar="S",
         help=f"seconds a worker may take before its cell fails (default {DEFAULT_CELL_TIMEOUT:g})",
     )
+    prof.add_argument(
+        "--max-cells",
+        type=limits.max_cells_flag,
+        default=limits.DEFAULT_MAX_CELLS,
+        metavar="N",
+        help=f"refuse a selection of more cells (default {limits.DEFAULT_MAX_CELLS})",
+    )
 
     # Manager -> worker plumbing; not for users.
     parser.add_argument("--job", help=argparse.SUPPRESS)
@@ -264,18 +272,14 @@ def _plan_resume(args, registry) -> Plan:
     # Files from before passes: a cell with any worker is done.
     passes = result.settings.get("passes", 1)
     workers = workers_done(result)
-    cells = []
-    for name in result.planned:
-        if workers.get(name, 0) >= passes:
-            continue
-        cell = Cell.from_name(name)
-        if cell.pattern not in matrix.PATTERNS:
-            raise UsageError(f"{output}: cell {name} has pattern {cell.pattern!r}, unknown here")
-        if cell.transport not in registry and cell.transport not in matrix.VARIANTS:
-            raise UsageError(
-                f"{output}: cell {name} needs transport {cell.transport!r}, which is not installed"
-            )
-        cells.append(cell)
+    incomplete = [name for name in result.planned if workers.get(name, 0) < passes]
+    # Every planned cell is checked exactly as if it had been selected on the command line.
+    try:
+        cells = matrix.cells_of_names(
+            incomplete, registry, len(os.sched_getaffinity(0)), args.max_cells
+        )
+    except matrix.SelectionError as error:
+        raise UsageError(f"{output}: {error}") from None
     if not cells:
         raise UsageError(f"{output}: every planned cell is done; nothing to resume")
     for cell in cells:
@@ -297,7 +301,7 @@ def _selection(args) -> Selection:
             raise UsageError(f"empty list for {key}")
         return tuple(dict.fromkeys(items))
 
-    selection = Selection()
+    selection = Selection(max_cells=args.max_cells)
     for key, flag in (
         ("transports", args.transports),
         ("methods", args.methods),
@@ -324,8 +328,11 @@ def _selection(args) -> Selection:
 
 
 def _counts(key: str, items: tuple[str, ...]) -> tuple[int, ...]:
-    if not all(item.isdigit() and 1 <= int(item) <= 1024 for item in items):
-        raise UsageError(f"{key} must be whole numbers from 1 to 1024, got {','.join(items)}")
+    try:
+        for item in items:
+            limits.check_count(key, int(item) if item.isdigit() else item)
+    except limits.LimitError as error:
+        raise UsageError(str(error)) from None
     return tuple(dict.fromkeys(int(item) for item in items))
 
 

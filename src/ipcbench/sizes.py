@@ -4,9 +4,9 @@ import re
 
 UNITS = {"": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 
-# Beyond this a single message would not fit the memory of the machines this tool targets
-# (the parent, the child and the transport each hold a copy).
-MAX_SIZE = 1 << 30
+# The payload generator (random.randbytes) stops below 256 MiB, and a cell holds tens of copies
+# of its payload (see limits.py): beyond this no machine this tool targets runs a cell.
+MAX_SIZE = 128 << 20
 
 _SIZE_RE = re.compile(r"(\d{1,12})\s*(B|KiB|MiB|GiB)?")
 

@@ -14,6 +14,7 @@ profile = "quick"                       # quick | default | rigorous
 import tomllib
 
 from ipcbench.errors import UsageError
+from ipcbench.results import PROFILE_NAMES
 
 LIST_KEYS = (
     "transports",
@@ -25,7 +26,6 @@ LIST_KEYS = (
     "procs",
     "chunksizes",
 )
-PROFILE_NAMES = ("quick", "default", "rigorous")
 
 
 def read_suite(path: str) -> dict[str, str]:

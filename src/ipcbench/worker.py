@@ -52,10 +52,13 @@ class Job:
 
 
 def run_worker(runner, args) -> int:
+    from ipcbench.lifeline import bind_worker_to_manager
+
+    job = Job.load(args.job)
+    bind_worker_to_manager(job.failure_file)  # first: the worker must not outlive the run
     from ipcbench.session import open_bench
     from ipcbench.transports import find
 
-    job = Job.load(args.job)
     cell = Cell.from_name(job.cell)
     _start_watchdog(args.cell_timeout, job.failure_file)
     try:

@@ -14,6 +14,7 @@ import struct
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
 
+from ipcbench.lifeline import segment_name
 from ipcbench.transports.base import Transport, start_child, stop_process
 
 LENGTH = struct.Struct("<Q")
@@ -27,8 +28,9 @@ class Slot:
 
     @classmethod
     def create(cls, ctx, capacity: int) -> "Slot":
-        # The default name is random, so concurrent benchmarks never collide.
-        memory = SharedMemory(create=True, size=LENGTH.size + capacity)
+        # Random, so concurrent benchmarks never collide; prefixed with the creator's pid, so a
+        # segment left by a killed process can be told apart and swept (lifeline.py).
+        memory = SharedMemory(create=True, size=LENGTH.size + capacity, name=segment_name())
         return cls(memory, ctx.Semaphore(1), ctx.Semaphore(0))
 
     def __reduce__(self):

@@ -3,13 +3,25 @@
 pyzmq is an optional extra (`pip install 'ipcbench[zmq]'`), imported only when a channel is
 opened, so that `list` works without it. A zmq context does not survive fork, and a socket cannot
 be pickled: the parent binds, and the child makes its own context and connects by address.
+
+Any local process can connect to the port (or, as this user, to the ipc path) first: the two
+ends run handshake.py's challenge/response with a per-channel secret before any message is
+used, so a pickled payload is never loaded from a peer that did not prove it knows the secret.
+Once the child is connected, PAIR refuses every other peer.
 """
 
 import shutil
-import tempfile
 
+from ipcbench.lifeline import zmq_directory
 from ipcbench.transports.base import Transport, start_child, stop_process
 from ipcbench.transports.connect_in_child import ConnectInChild
+from ipcbench.transports.handshake import (
+    HANDSHAKE_TIMEOUT,
+    PeerNotAuthenticated,
+    child_side,
+    new_secret,
+    parent_side,
+)
 
 
 class ZmqEndpoint:
@@ -48,13 +60,33 @@ class ZmqEndpoint:
             self.directory = None
 
 
-def _connect(address: str) -> ZmqEndpoint:
+def _authenticate(sock, side, secret: bytes, channel: str) -> None:
+    """Run one side of the handshake with a receive timeout, then restore blocking receives."""
+    import zmq
+
+    sock.setsockopt(zmq.RCVTIMEO, int(HANDSHAKE_TIMEOUT * 1000))
+    try:
+        side(sock.send, sock.recv, secret, channel)
+    except zmq.Again:
+        raise PeerNotAuthenticated(
+            f"{channel}: no peer completed the handshake within {HANDSHAKE_TIMEOUT:g} s"
+        ) from None
+    sock.setsockopt(zmq.RCVTIMEO, -1)
+
+
+def _connect(address: str, secret: bytes) -> ZmqEndpoint:
     """In the child: a context of its own (after the fork), a PAIR socket connected by address."""
     import zmq
 
     context = zmq.Context()
     sock = context.socket(zmq.PAIR)
-    sock.connect(address)
+    try:
+        sock.connect(address)
+        _authenticate(sock, child_side, secret, address)
+    except BaseException:
+        sock.close(linger=0)
+        context.term()
+        raise
     return ZmqEndpoint(context, sock)
 
 
@@ -78,15 +110,14 @@ class _ZmqPair(Transport):
 
         context = zmq.Context()
         sock = context.socket(zmq.PAIR)
-        directory = None
+        directory = process = None
+        secret = new_secret()
         try:
             address, directory = self.bind(sock)
-            process = start_child(ctx, ConnectInChild(_connect, address), child_cpus)
+            process = start_child(ctx, ConnectInChild(_connect, address, secret), child_cpus)
+            _authenticate(sock, parent_side, secret, f"{self.name} {address}")
         except BaseException:
-            sock.close(linger=0)
-            context.term()
-            if directory is not None:
-                shutil.rmtree(directory, ignore_errors=True)
+            ZmqEndpoint(context, sock, process, directory).close()
             raise
         return ZmqEndpoint(context, sock, process, directory)
 
@@ -96,7 +127,7 @@ class ZmqIpc(_ZmqPair):
     summary = "pyzmq PAIR sockets over ipc:// (a Unix socket in a private directory)"
 
     def bind(self, sock):
-        directory = tempfile.mkdtemp(prefix="ipcbench-zmq-")  # mode 0700: only this user
+        directory = zmq_directory()  # mode 0700: only this user; swept if this process dies
         address = f"ipc://{directory}/channel"
         try:
             sock.bind(address)
@@ -108,7 +139,7 @@ class ZmqIpc(_ZmqPair):
 
 class ZmqTcp(_ZmqPair):
     # Like any port on 127.0.0.1, another local process could connect first (PAIR takes one
-    # peer); the content checks around the timed loop would then fail the cell, loudly.
+    # peer): the handshake then fails the cell before any message is used.
     name = "zmq_tcp"
     summary = "pyzmq PAIR sockets over tcp://127.0.0.1 (an ephemeral port)"
 
