@@ -27,32 +27,51 @@ def command(endpoint, channel: Channel, words: bytes) -> None:
     endpoint.send(words + b" objects" if channel.objects else words)
 
 
-def pingpong(endpoint, channel: Channel, loops: int) -> float:
+class NoMeter:
+    """What the loops call when no CPU time is measured (cputime.CpuMeter when it is)."""
+
+    def read(self) -> float:
+        return 0.0
+
+    def record(self, loops: int, wall: float, cpu: float) -> None:
+        pass
+
+
+NO_METER = NoMeter()
+
+
+def pingpong(endpoint, channel: Channel, loops: int, meter=NO_METER) -> float:
     send, recv, payload, matches = channel.send, channel.recv, channel.payload, channel.matches
     first = channel.take(loops)
     command(endpoint, channel, b"pingpong %d" % loops)
+    # CPU time is read right outside the clock: its window is the clock's, give or take µs.
+    cpu = meter.read()
     start = perf_counter()
     for n in range(first, first + loops):
         send(payload(n))
         if not matches(recv(), n):
             break
     else:
-        return perf_counter() - start
+        elapsed = perf_counter() - start
+        meter.record(loops, elapsed, meter.read() - cpu)
+        return elapsed
     raise DataError(
         f"echo of message {n - first + 1} of {loops} inside the timed loop had the wrong "
         "length or stamp (truncated, stale, cached or out of order)"
     )
 
 
-def stream(endpoint, channel: Channel, loops: int) -> float:
+def stream(endpoint, channel: Channel, loops: int, meter=NO_METER) -> float:
     send, payload = channel.send, channel.payload
     first = channel.take(loops)
     command(endpoint, channel, b"stream %d %d %d" % (loops, channel.child_length, first))
+    cpu = meter.read()
     start = perf_counter()
     for n in range(first, first + loops):
         send(payload(n))
     ack = channel.recv() if channel.objects else endpoint.recv()
     elapsed = perf_counter() - start
+    meter.record(loops, elapsed, meter.read() - cpu)
     ack = bytes(ack)
     if ack != stream_ack(loops, first, channel.stamp_mask):
         raise DataError(

@@ -234,6 +234,7 @@ FRAME_COLUMNS = (
     "kind",
     "procs",
     "chunksize",
+    "receive",
     "n",
     "median",
     "mad",
@@ -262,7 +263,8 @@ def load_results(paths):
     and fanin payload rate in MB/s (10**6 bytes per second) at the median time per message;
     per_second is 1 / median: messages, tasks, increments or processes per second.
     first_message_us (startup: the first message's share of the median), updates and lost_updates
-    (counter) come from the runs' metadata.
+    (counter) come from the runs' metadata. receive is what the transport's recv() hands over
+    (copy, view or reference: compare like with like).
     """
     paths = [Path(p) for p in paths]
     if not paths:
@@ -289,6 +291,23 @@ def frame_of(loaded) -> "pandas.DataFrame":
             "lost_updates": "Int64",
         }
     )
+
+
+# What the built-in transports' recv() handed over before cells recorded it (files written before
+# issue 11): a fixed piece of history, not the transports' current declarations (shared_memory
+# read in place then; it copies out by default now). Plug-ins then are unknown: left empty.
+_RECEIVE_BEFORE_RECORDED = {
+    **dict.fromkeys(
+        (
+            "os_pipe mp_pipe mp_queue manager_queue shared_array subprocess_pipe mp_pipe_simplex "
+            "mp_simple_queue unix_socket tcp_loopback remote_manager zmq_ipc zmq_tcp"
+        ).split(),
+        "copy",
+    ),
+    "null": "reference",
+    "thread_queue": "reference",
+    "shared_memory": "view",
+}
 
 
 def _run_figures(bench, key: str) -> list:
@@ -347,6 +366,7 @@ def _rows(path: Path, result: ResultFile):
             "kind": meta.get("kind", "bytes"),  # files from before the axis hold bytes
             "procs": meta.get("procs", 1),
             "chunksize": meta.get("chunksize", 1),
+            "receive": meta.get("receive") or _RECEIVE_BEFORE_RECORDED.get(meta["transport"], ""),
             "n": len(values),
             "median": median,
             "mad": bench.median_abs_dev(),

@@ -457,6 +457,7 @@ def _check_new_output(output: Path) -> None:
 
 
 def _run_worker(runner, args) -> int:
+    from ipcbench import pyperf_runs
     from ipcbench.session import open_bench
     from ipcbench.transports import registry
 
@@ -480,9 +481,9 @@ def _run_worker(runner, args) -> int:
             # pyperf runs the task whose position matches --worker-task: register in order.
             for each in cells[:index]:
                 runner.bench_time_func(each.name, _time_in_worker_only)
-            runner.bench_time_func(
-                cell.name, bench.time, metadata=metadata, inner_loops=bench.inner_loops
-            )
+            # Hook (issue 11): like runner.bench_time_func, plus figures measured over the run's
+            # timed values (CPU time per message) in the run's metadata; see pyperf_runs.py.
+            pyperf_runs.bench_time_func(runner, cell.name, bench, metadata)
     except BaseException as error:
         reason = _failure_reason(error)
         with open(args.failure_file, "w", encoding="utf-8") as stream:

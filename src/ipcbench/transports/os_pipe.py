@@ -22,6 +22,7 @@ class PipeParent(FdStream):
 class OsPipe(Transport):
     name = "os_pipe"
     summary = "two os.pipe() pairs, os.read/os.write with length framing"
+    receive = "copy"
 
     def open(self, ctx, capacity, child_cpus):
         to_child_r, to_child_w = os.pipe()

@@ -26,6 +26,7 @@ class PopenEndpoint(FdStream):
 class SubprocessPipe(Transport):
     name = "subprocess_pipe"
     summary = "subprocess.Popen([python, -m, ipcbench.child]), framed over stdin/stdout"
+    receive = "copy"
     methods = ("exec",)
 
     def open(self, ctx, capacity, child_cpus):

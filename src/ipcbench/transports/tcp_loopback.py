@@ -33,6 +33,7 @@ def loopback_pair() -> tuple[socket.socket, socket.socket]:
 class TcpLoopback(Transport):
     name = "tcp_loopback"
     summary = "TCP over 127.0.0.1 with TCP_NODELAY, length framing, sendall/recv_into"
+    receive = "copy"
     in_default_matrix = False
 
     def open(self, ctx, capacity, child_cpus):

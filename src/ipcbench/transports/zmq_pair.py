@@ -60,6 +60,7 @@ def _connect(address: str) -> ZmqEndpoint:
 
 class _ZmqPair(Transport):
     in_default_matrix = False
+    receive = "copy"  # recv() is zmq's own message, which the receiver owns
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

@@ -1,0 +1,93 @@
+"""A ring of message slots in shared memory, one direction, guarded by two counting semaphores.
+
+Each slot holds a length and a payload. The writer waits for a free slot (`free`, starts at the
+number of slots), copies the message in and posts `filled`; the reader waits for `filled`, takes
+the message and hands the slot back. With several slots the writer fills the next slot while the
+reader still copies out the previous one: a stream does not wait for every hand-over, as it would
+through a single slot (which halved or worse what a 1 MiB stream moved).
+
+How the reader takes a message is the transport's receive mode (Transport.receive):
+    copy  copied out into the reader's own buffer, the slot handed back at once
+    view  a view of the slot itself, handed back only at the next recv() (valid until then)
+"""
+
+import struct
+
+LENGTH = struct.Struct("<Q")
+# Slots start on cache-line boundaries: a writer and a reader never share a line.
+ALIGN = 64
+# More slots absorb more jitter; two already let writer and reader overlap. Rings of large
+# slots stay within a memory budget (per direction).
+MAX_SLOTS = 4
+MAX_RING_BYTES = 64 << 20
+
+
+def slot_stride(capacity: int) -> int:
+    return -(-(LENGTH.size + capacity) // ALIGN) * ALIGN
+
+
+def slot_count(capacity: int) -> int:
+    return max(2, min(MAX_SLOTS, MAX_RING_BYTES // slot_stride(capacity)))
+
+
+def ring_bytes(capacity: int) -> int:
+    """How much shared memory one direction's ring needs."""
+    return slot_count(capacity) * slot_stride(capacity)
+
+
+def ring_sender(buffer: memoryview, capacity: int, free, filled):
+    """send(data) into the ring in `buffer` (a writable byte view of ring_bytes(capacity))."""
+    stride, slots, pack_into = slot_stride(capacity), slot_count(capacity), LENGTH.pack_into
+    acquire, release, start = free.acquire, filled.release, LENGTH.size
+    index = 0
+
+    def send(data) -> None:
+        nonlocal index
+        size = len(data)
+        if size > capacity:
+            raise ValueError(f"a {size}-byte message exceeds the {capacity}-byte slot")
+        offset = index * stride
+        acquire()  # the reader has handed this slot back
+        pack_into(buffer, offset, size)
+        buffer[offset + start : offset + start + size] = data
+        release()
+        index = (index + 1) % slots
+
+    return send
+
+
+def ring_receiver(buffer: memoryview, capacity: int, free, filled, receive: str = "copy"):
+    """recv() from the ring in `buffer`, in the receive mode `receive` (copy or view)."""
+    stride, slots, unpack_from = slot_stride(capacity), slot_count(capacity), LENGTH.unpack_from
+    acquire, release, start = filled.acquire, free.release, LENGTH.size
+    own = memoryview(bytearray(capacity)) if receive == "copy" else None
+    index = 0
+    holding = False  # view mode: whether the previous message's slot is still lent out
+
+    def take() -> tuple[int, int]:
+        nonlocal index
+        acquire()
+        offset = index * stride
+        index = (index + 1) % slots
+        (length,) = unpack_from(buffer, offset)
+        if length > capacity:
+            raise ValueError(f"corrupt slot: length {length} exceeds the capacity")
+        return offset + start, length
+
+    def recv_copy() -> memoryview:
+        offset, length = take()
+        message = own[:length]
+        message[:] = buffer[offset : offset + length]
+        release()
+        return message
+
+    def recv_view() -> memoryview:
+        nonlocal holding
+        if holding:
+            holding = False
+            release()  # the previous view is no longer valid: the writer may reuse its slot
+        offset, length = take()
+        holding = True
+        return buffer[offset : offset + length]
+
+    return recv_copy if receive == "copy" else recv_view
