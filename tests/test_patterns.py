@@ -50,11 +50,32 @@ def leaves_no_child_and_no_segment():
 def test_startup_process_starts_and_joins_a_child_per_loop(method):
     with ProcessStartup(cell("startup", "process", method, size=0)) as bench:
         assert bench.time(3) > 0
+        assert bench.extra_metadata(3)["first_start"] > 0
         # The children really run: one that cannot take its CPU fails the run.
         bench.child_cpus = [{os.cpu_count() + 64}]
-        bench.open()
+        with pytest.raises(RuntimeError, match="do-nothing child exited with status 1"):
+            bench.open()  # its first start, untimed, already fails
         with pytest.raises(RuntimeError, match="do-nothing child exited with status 1"):
             bench.time(1)
+
+
+@pytest.mark.parametrize("transport", ("process", "os_pipe"))
+def test_the_fork_servers_start_falls_in_the_recorded_first_start(transport):
+    """Under forkserver the server starts with the worker's first, untimed start (recorded as
+    first_start): the timed starts never include it, and the figure beside them does."""
+    import multiprocessing.forkserver
+
+    server = multiprocessing.forkserver._forkserver  # private: how to tell the server runs
+    server._stop()
+    assert server._forkserver_pid is None
+    which = cell("startup", transport, "forkserver", size=0 if transport == "process" else 64)
+    bench = ProcessStartup(which) if transport == "process" else None
+    bench = bench or ChannelStartup(which, REGISTRY[transport])
+    with bench:
+        assert server._forkserver_pid is not None  # started by open(), inside first_start
+        first = bench.first_start
+        assert bench.time(1) > 0
+    assert first > 0
 
 
 @pytest.mark.parametrize("method", MP_METHODS)
@@ -62,10 +83,11 @@ def test_startup_process_starts_and_joins_a_child_per_loop(method):
 def test_startup_channel_times_start_to_first_reply(transport, method):
     with ChannelStartup(cell("startup", transport, method), REGISTRY[transport]) as bench:
         elapsed = bench.time(2)
-        share = bench.extra_metadata(2)["first_message_share"]
+        metadata = bench.extra_metadata(2)
     assert elapsed > 0
-    # The first message is part of start-to-first-reply: a share of it.
-    assert 0 < share < 1
+    # The first message is part of a channel's life (open, first reply, close): a share of it.
+    assert 0 < metadata["first_message_share"] < 1
+    assert metadata["first_start"] > 0
 
 
 @pytest.mark.parametrize("method", MP_METHODS)

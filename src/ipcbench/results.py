@@ -246,7 +246,9 @@ FRAME_COLUMNS = (
     "throughput_MBps",
     "per_second",
     "cpu_us_per_message",
+    "cpu_warning",
     "first_message_us",
+    "first_start_us",
     "updates",
     "lost_updates",
     "values",
@@ -264,7 +266,9 @@ def load_results(paths):
     per_second is 1 / median: messages, tasks, increments or processes per second.
     first_message_us (startup: the first message's share of the median), updates and lost_updates
     (counter) come from the runs' metadata. receive is what the transport's recv() hands over
-    (copy, view or reference: compare like with like).
+    (copy, view or reference: compare like with like). cpu_warning is set where a run's CPU
+    figure exceeded usable CPUs x wall time (a harness error); first_start_us (startup) is the
+    worker's untimed first start, which under forkserver includes starting the fork server.
     """
     paths = [Path(p) for p in paths]
     if not paths:
@@ -332,6 +336,12 @@ def _first_message_us(bench, median: float) -> float | None:
     return statistics.median(shares) * median * 1e6 if shares else None
 
 
+def _first_warning(bench) -> str | None:
+    """A run's CPU figure that cannot be (more than usable CPUs x wall time): a harness error."""
+    warnings = [run.get_metadata().get("cpu_warning") for run in bench.get_runs()]
+    return next((warning for warning in warnings if isinstance(warning, str)), None)
+
+
 def _total(bench, key: str) -> int | None:
     measured = _run_figures(bench, key)
     return int(sum(measured)) if measured else None
@@ -380,7 +390,9 @@ def _rows(path: Path, result: ResultFile):
             ),
             "per_second": 1 / median,
             "cpu_us_per_message": _median_us(bench, "cpu_per_message"),
+            "cpu_warning": _first_warning(bench),
             "first_message_us": _first_message_us(bench, median),
+            "first_start_us": _median_us(bench, "first_start"),
             "updates": _total(bench, "updates"),
             "lost_updates": _total(bench, "lost_updates"),
             "values": list(values),
