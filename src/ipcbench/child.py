@@ -5,12 +5,16 @@ by exec-based transports), so it imports only the standard library.
 
 The parent drives the child with small command messages sent on the same channel as the payloads:
     b"pingpong N"        echo the next N messages back unchanged
+    b"pingpong N LEN"    the same, for N messages of exactly LEN bytes
     b"stream N LEN FIRST"  take the next N messages, check each one's length (LEN) and stamp
                          (FIRST, FIRST + 1, ...; see stamp_struct), then send one ack:
                          ACK + b" COUNT FOLD", the number of messages and the sum of their stamps
     b"digest N"          take the next N messages, reply with a BLAKE2b digest of their contents
     b"cputime"           reply with this process's CPU time so far (user + system, seconds)
     b"exit"              stop serving
+Where the endpoint has `fixed_calls(LEN)` (a byte stream: os_pipe, subprocess_pipe), the messages
+of a "pingpong N LEN" or "stream N LEN FIRST" travel without framing, as both sides know their
+size; commands, acks and digests stay framed.
 A trailing b" objects" makes the child receive and send that command's messages (the ack too)
 through the endpoint's object calls (payloads.object_calls) instead of its byte path.
 Every payload of a timed loop carries a stamp, its message number: bytes payloads in their first
@@ -88,6 +92,7 @@ class ChildProtocol:
         self.handle = self._command
         self._remaining = 0
         self.objects = False  # whether the current command's messages travel as objects
+        self.fixed_size = None  # the current command's messages' size, where both sides know it
 
     def _command(self, message) -> tuple:
         words = bytes(message).split()
@@ -102,8 +107,9 @@ class ChildProtocol:
             raise StopServing
         if verb == b"cputime":
             return (repr(time.process_time()).encode(),)
-        if verb == b"pingpong" and len(numbers) == 1:
+        if verb == b"pingpong" and len(numbers) in (1, 2):
             self._remaining, self.handle = numbers[0], self._echo
+            self.fixed_size = numbers[1] if len(numbers) == 2 else None
         elif verb == b"stream" and len(numbers) == 3:
             self._start_stream(*numbers, objects)
         elif verb == b"digest" and len(numbers) == 1:
@@ -122,6 +128,7 @@ class ChildProtocol:
 
     def _start_stream(self, count: int, size: int, first: int, objects: bool) -> None:
         self._remaining, self._size, self._expected = count, size, first
+        self.fixed_size = None if objects else size
         self._count = self._fold = self._bad_length = self._bad_stamp = 0
         if objects:
             self._mask = OBJECT_STAMP_MASK
@@ -130,6 +137,7 @@ class ChildProtocol:
             stamp = stamp_struct(size)
             self._mask = stamp_mask(stamp)
             self._stamp_and_length = _bytes_stamp_reader(stamp)
+        self._unpack_from = stamp.unpack_from if not objects and stamp is not None else None
         self._last = (first + count - 1) & self._mask
         self.handle = self._stream
 
@@ -165,8 +173,13 @@ class ChildProtocol:
         )
         expected, remaining = self._expected, self._remaining
         count = fold = bad_length = bad_stamp = 0
+        unpack_from = self._unpack_from
         while remaining:
-            stamp, length = stamp_and_length(recv())
+            if unpack_from is not None:  # bytes: stamp_and_length inline
+                message = recv()
+                stamp, length = unpack_from(message)[0], len(message)
+            else:
+                stamp, length = stamp_and_length(recv())
             count += 1
             fold += stamp
             if length != size:
@@ -219,6 +232,7 @@ def serve(endpoint, cpus=None) -> None:
     protocol = ChildProtocol()
     recv, send = endpoint.recv, endpoint.send
     send_object, recv_object = object_calls(endpoint)
+    fixed_calls = getattr(endpoint, "fixed_calls", None)
     try:
         while True:
             # The mode is read before the message arrives: it holds for its replies too.
@@ -226,10 +240,14 @@ def serve(endpoint, cpus=None) -> None:
             if protocol.handle == protocol._echo:
                 # A tight loop, no state machine per message: a round trip of small messages
                 # measures this process's per-message cost too.
+                if protocol.fixed_size is not None and fixed_calls is not None:
+                    reply, receive = fixed_calls(protocol.fixed_size)
                 for _ in range(protocol.take_all()):
                     reply(receive())
             elif protocol.handle == protocol._stream:
-                reply(protocol.stream_batch(receive))
+                if protocol.fixed_size is not None and fixed_calls is not None:
+                    receive = fixed_calls(protocol.fixed_size)[1]
+                reply(protocol.stream_batch(receive))  # the ack: framed
             else:
                 for message in protocol.handle(receive()):
                     reply(message)

@@ -9,6 +9,9 @@ An endpoint moves whole messages:
     recv()       the next whole message, bytes-like, valid until the next recv()
     metadata     optional: a dict of facts about the channel recorded with each cell's figures
                  (e.g. ring_slots), set once the channel is open
+    fixed_calls(size)  optional: (send, recv) for messages of exactly `size` bytes, which both
+                 sides know, so a byte stream needs no framing for them (the timed loops' bytes
+                 payloads; see ipcbench.child). Both ends of a channel must agree on having it.
     close()      release everything the transport made: child joined, fds closed, shared memory
                  unlinked, manager servers shut down; safe to call twice and after errors
 """
