@@ -218,6 +218,8 @@ class RawLoop:
         command = [sys.executable, "-c", SUBPROCESS_CHILD, str(self.size), self.pattern]
         command += [str(self.loops)] + ([str(min(cpus))] if cpus else [])
         popen = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        for pipe in (popen.stdin, popen.stdout):
+            fit_pipe(pipe.fileno(), self.size)  # as the harness's subprocess_pipe does
         self._closers.append(lambda: (popen.stdin.close(), popen.stdout.close(), popen.wait()))
         self._fd_loop(popen.stdin.fileno(), popen.stdout.fileno())
 
@@ -409,7 +411,8 @@ def main() -> int:
     after = memcpy_gbps()
     print(f"memcpy (1 MiB, one core), again: {after:.1f} GB/s")
     print(
-        f"harness/raw: median {statistics.median(ratios):.2f}, worst {max(ratios):.2f}, best {min(ratios):.2f}"
+        f"harness/raw: median {statistics.median(ratios):.2f}, "
+        f"worst {max(ratios):.2f}, best {min(ratios):.2f}"
     )
     return 0
 

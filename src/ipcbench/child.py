@@ -157,29 +157,41 @@ class ChildProtocol:
         self._remaining -= 1
         if self._remaining:
             return ()
-        return (self._stream_ack(),)
+        self._reply = self._stream_ack()
+        return (self._reply,)
 
     def stream_batch(self, recv) -> bytes:
-        """All of a stream's messages in one tight loop (a child process's fast path): the ack.
+        """All of a stream's messages in tight loops (a child process's fast path): the ack.
 
-        The same checks as _stream, inlined: the child's per-message cost is what a stream of
-        small messages measures.
+        The same checks as _stream. The child's per-message cost is what a stream of small
+        messages measures, so 8-byte-stamped bytes first go through a loop that only compares
+        each message with what it must be; the stamps' sum is then the sequence's, by
+        construction. The first message that differs, and all after it, take the full
+        accounting below.
         """
-        stamp_and_length, size, mask, last = (
-            self._stamp_and_length,
-            self._size,
-            self._mask,
-            self._last,
-        )
-        expected, remaining = self._expected, self._remaining
-        count = fold = bad_length = bad_stamp = 0
-        unpack_from = self._unpack_from
-        while remaining:
-            if unpack_from is not None:  # bytes: stamp_and_length inline
+        unpack_from, size = self._unpack_from, self._size
+        if unpack_from is not None and self._mask == OBJECT_STAMP_MASK:
+            first = self._expected
+            for expected in range(first, first + self._remaining):
                 message = recv()
-                stamp, length = unpack_from(message)[0], len(message)
+                if unpack_from(message)[0] != expected or len(message) != size:
+                    self._count = expected - first
+                    self._fold = self._count * first + self._count * (self._count - 1) // 2
+                    self._expected, self._remaining = expected, first + self._remaining - expected
+                    self._stream(message)  # counts it, and ends the stream if it was the last
+                    break
             else:
-                stamp, length = stamp_and_length(recv())
+                self._count, self._remaining = self._remaining, 0
+                self._fold = self._count * first + self._count * (self._count - 1) // 2
+                return self._stream_ack()
+            if self.handle != self._stream:  # that message ended the stream
+                return self._reply
+        stamp_and_length, mask, last = self._stamp_and_length, self._mask, self._last
+        expected, remaining = self._expected, self._remaining
+        count, fold = self._count, self._fold
+        bad_length, bad_stamp = self._bad_length, self._bad_stamp
+        while remaining:
+            stamp, length = stamp_and_length(recv())
             count += 1
             fold += stamp
             if length != size:

@@ -1,6 +1,8 @@
 """A ring of message slots in shared memory, one direction, guarded by two counting semaphores.
 
-Each slot holds a length and a payload. The writer waits for a free slot (`free`, starts at the
+Each slot holds a payload, its length apart at the start of the ring (so that every payload
+starts on a cache line, and a page-sized one on a page, as a raw ring's would). The writer
+waits for a free slot (`free`, starts at the
 number of slots), copies the message in and posts `filled`; the reader waits for `filled`, takes
 the message and hands the slot back. With several slots the writer fills the next slot while the
 reader still copies out the previous one: a stream does not wait for every hand-over, as it would
@@ -16,6 +18,7 @@ import struct
 LENGTH = struct.Struct("<Q")
 # Slots start on cache-line boundaries: a writer and a reader never share a line.
 ALIGN = 64
+PAGE = 4096
 # More slots absorb more jitter; two already let writer and reader overlap. Rings of large
 # slots stay within a memory budget (per direction).
 MAX_SLOTS = 4
@@ -23,22 +26,29 @@ MAX_RING_BYTES = 64 << 20
 
 
 def slot_stride(capacity: int) -> int:
-    return -(-(LENGTH.size + capacity) // ALIGN) * ALIGN
+    return max(ALIGN, -(-capacity // ALIGN) * ALIGN)
 
 
 def slot_count(capacity: int) -> int:
     return max(2, min(MAX_SLOTS, MAX_RING_BYTES // slot_stride(capacity)))
 
 
+def _lengths_size(capacity: int) -> int:
+    """The lengths of all slots, before the first slot: a cache line, or a page where the slots
+    are whole pages (so that they stay page-aligned)."""
+    unit = PAGE if slot_stride(capacity) % PAGE == 0 else ALIGN
+    return -(-(LENGTH.size * slot_count(capacity)) // unit) * unit
+
+
 def ring_bytes(capacity: int) -> int:
     """How much shared memory one direction's ring needs."""
-    return slot_count(capacity) * slot_stride(capacity)
+    return _lengths_size(capacity) + slot_count(capacity) * slot_stride(capacity)
 
 
 def ring_sender(buffer: memoryview, capacity: int, free, filled):
     """send(data) into the ring in `buffer` (a writable byte view of ring_bytes(capacity))."""
     stride, slots, pack_into = slot_stride(capacity), slot_count(capacity), LENGTH.pack_into
-    acquire, release, start = free.acquire, filled.release, LENGTH.size
+    acquire, release, base = free.acquire, filled.release, _lengths_size(capacity)
     index = 0
 
     def send(data) -> None:
@@ -46,10 +56,10 @@ def ring_sender(buffer: memoryview, capacity: int, free, filled):
         size = len(data)
         if size > capacity:
             raise ValueError(f"a {size}-byte message exceeds the {capacity}-byte slot")
-        offset = index * stride
+        offset = base + index * stride
         acquire()  # the reader has handed this slot back
-        pack_into(buffer, offset, size)
-        buffer[offset + start : offset + start + size] = data
+        pack_into(buffer, index * LENGTH.size, size)
+        buffer[offset : offset + size] = data
         release()
         index = (index + 1) % slots
 
@@ -59,7 +69,7 @@ def ring_sender(buffer: memoryview, capacity: int, free, filled):
 def ring_receiver(buffer: memoryview, capacity: int, free, filled, receive: str = "copy"):
     """recv() from the ring in `buffer`, in the receive mode `receive` (copy or view)."""
     stride, slots, unpack_from = slot_stride(capacity), slot_count(capacity), LENGTH.unpack_from
-    acquire, release, start = filled.acquire, free.release, LENGTH.size
+    acquire, release, base = filled.acquire, free.release, _lengths_size(capacity)
     own = memoryview(bytearray(capacity)) if receive == "copy" else None
     index = 0
     holding = False  # view mode: whether the previous message's slot is still lent out
@@ -68,13 +78,13 @@ def ring_receiver(buffer: memoryview, capacity: int, free, filled, receive: str 
     def recv_copy() -> memoryview:
         nonlocal index
         acquire()
-        offset = index * stride
+        (length,) = unpack_from(buffer, index * LENGTH.size)
+        offset = base + index * stride
         index = (index + 1) % slots
-        (length,) = unpack_from(buffer, offset)
         if length > capacity:
             raise ValueError(f"corrupt slot: length {length} exceeds the capacity")
         message = own[:length]
-        message[:] = buffer[offset + start : offset + start + length]
+        message[:] = buffer[offset : offset + length]
         release()
         return message
 
@@ -84,12 +94,12 @@ def ring_receiver(buffer: memoryview, capacity: int, free, filled, receive: str 
             holding = False
             release()  # the previous view is no longer valid: the writer may reuse its slot
         acquire()
-        offset = index * stride
+        (length,) = unpack_from(buffer, index * LENGTH.size)
+        offset = base + index * stride
         index = (index + 1) % slots
-        (length,) = unpack_from(buffer, offset)
         if length > capacity:
             raise ValueError(f"corrupt slot: length {length} exceeds the capacity")
         holding = True
-        return buffer[offset + start : offset + start + length]
+        return buffer[offset : offset + length]
 
     return recv_copy if receive == "copy" else recv_view
