@@ -18,7 +18,8 @@ size; commands, acks and digests stay framed.
 A trailing b" objects" makes the child receive and send that command's messages (the ack too)
 through the endpoint's object calls (payloads.object_calls) instead of its byte path.
 Every payload of a timed loop carries a stamp, its message number: bytes payloads in their first
-(up to) 8 bytes, little-endian; objects as (stamp, records) pairs. The stream ack is an error
+(up to) 8 bytes, in the machine's byte order; objects as (stamp, records) pairs. The stream ack
+is an error
 (b"E" and the reason) when a message had the wrong length or an unexpected stamp, so a transport
 that truncates, pads, drops, reorders or replays fails its cell instead of yielding a number. A
 stream that lost messages ends at the last stamp instead of waiting for messages never coming.
@@ -37,7 +38,9 @@ ERROR = b"E"
 DIGEST_SIZE = 16
 # Objects carry their stamp as a Python int: no width limit.
 OBJECT_STAMP_MASK = (1 << 64) - 1
-_STAMP_FORMATS = ((8, "<Q"), (4, "<I"), (2, "<H"), (1, "<B"))
+# In the machine's byte order (both sides run on it): the sender can then write a stamp through a
+# memoryview cast to integers, cheaper than a struct call.
+_STAMP_FORMATS = ((8, "=Q"), (4, "=I"), (2, "=H"), (1, "=B"))
 
 
 def stamp_struct(size: int) -> struct.Struct | None:

@@ -51,7 +51,8 @@ class Channel:
     # timed loops stamp and check inline (a function call per message costs ~10% of a 64-byte
     # stream against a raw loop). None: the loops call payload() and matches().
     ring: list | None = None
-    stamp: Any = None
+    stamp: Any = None  # the stamp's struct (for the receiver)
+    stamps: list | None = None  # each ring payload's stamp as a 1-item integer view (the sender)
     next_stamp: int = 1
 
     def take(self, count: int) -> int:
@@ -109,6 +110,7 @@ def _bytes_channel(endpoint, size: int, seed: int) -> Channel:
     channel = Channel(send, recv, payload, matches, size, False, mask, fixed)
     if mask == child.OBJECT_STAMP_MASK:  # an 8-byte stamp: message numbers never wrap
         channel.ring, channel.stamp = ring, child.stamp_struct(size)
+        channel.stamps = [memoryview(payload)[:8].cast("Q") for payload in ring]
     return channel
 
 

@@ -7,7 +7,13 @@ variant whose reader works on the slot itself (receive mode "view").
 """
 
 from ipcbench.transports.base import Transport, start_child, stop_process
-from ipcbench.transports.slot_ring import ring_bytes, ring_receiver, ring_sender, slot_count
+from ipcbench.transports.slot_ring import (
+    release,
+    ring_bytes,
+    ring_receiver,
+    ring_sender,
+    slot_count,
+)
 
 
 class Ring:
@@ -43,6 +49,7 @@ class SharedArrayEndpoint:
         if self.process is not None:
             stop_process(self.process)
             self.process = None
+        release(self.send, self.recv)
         self.send = self.recv = None  # they hold views of the arrays
         for view in (self._out_view, self._in_view):
             try:
@@ -63,6 +70,7 @@ class SharedArray(Transport):
         to_child, to_parent = Ring(ctx, capacity), Ring(ctx, capacity)
         child_side = SharedArrayEndpoint(to_parent, to_child, capacity, self.receive)
         process = start_child(ctx, child_side, child_cpus)
+        child_side.close()  # the child has its own now: release this copy's views
         return SharedArrayEndpoint(to_child, to_parent, capacity, self.receive, process)
 
 

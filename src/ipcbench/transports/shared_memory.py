@@ -14,7 +14,13 @@ from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
 
 from ipcbench.transports.base import Transport, start_child, stop_process
-from ipcbench.transports.slot_ring import ring_bytes, ring_receiver, ring_sender, slot_count
+from ipcbench.transports.slot_ring import (
+    release,
+    ring_bytes,
+    ring_receiver,
+    ring_sender,
+    slot_count,
+)
 
 
 class Ring:
@@ -56,6 +62,7 @@ class SharedMemoryEndpoint:
         if self.process is not None:
             stop_process(self.process)
             self.process = None
+        release(self.send, self.recv)
         self.send = self.recv = None  # they hold views of the segments
         for ring in (self.outgoing, self.incoming):
             try:
@@ -104,6 +111,8 @@ class SharedMemoryTransport(Transport):
         try:
             child_side = SharedMemoryEndpoint(to_parent, to_child, capacity, self.receive)
             parent.process = start_child(ctx, child_side, child_cpus)
+            # The child has its own now; this copy's views would keep the segments mapped.
+            release(child_side.send, child_side.recv)
         except BaseException:
             parent.close()
             raise
