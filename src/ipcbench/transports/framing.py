@@ -9,6 +9,7 @@ readinto return less than asked only at the end of the stream). A small message 
 with one os.write of header + payload; a large one with writev, which saves copying the payload.
 """
 
+import functools
 import os
 import struct
 from multiprocessing import reduction
@@ -76,16 +77,10 @@ def _sender(wfd: int):
 
 
 def _fixed_sender(wfd: int):
-    write = os.write
-
-    def send(data) -> None:
-        written = write(wfd, data)
-        if written < len(data):  # rare (a signal arrived mid-write): finish the message
-            rest = memoryview(data)[written:]
-            while rest:
-                rest = rest[write(wfd, rest) :]
-
-    return send
+    # os.write itself, no Python frame around it: a small stream's sender pays for every call.
+    # A blocking pipe takes the whole message; only a signal handler running mid-write could
+    # cut it short, and then the receiver's length and stamp checks fail the cell, loudly.
+    return functools.partial(os.write, wfd)
 
 
 def fixed_receiver(reader, size: int):
