@@ -12,6 +12,7 @@ A figure above (usable CPUs x wall time) cannot be: `check` says so, and the cel
 
 import os
 import time
+from time import perf_counter
 
 # The kernel's process CPU-time clock id: ~pid << 3 | CPUCLOCK_SCHED (see clock_getcpuclockid).
 _CPUCLOCK_SCHED = 2
@@ -63,9 +64,11 @@ class CpuMeter:
         self.usable_cpus = usable_cpus
         self.pids = descendants()
         self._last = dict.fromkeys(self.pids, 0.0)
-        self.timed: list[tuple[int, float, float]] = []  # (loops, wall s, CPU s) per value
+        # Per timed value: (loops, seconds on the clock, CPU seconds, seconds of the CPU window)
+        self.timed: list[tuple[int, float, float, float]] = []
 
     def read(self) -> float:
+        """CPU seconds so far: the sum over this process and the descendants."""
         total = time.process_time()
         for pid in self.pids:
             seconds = process_cpu_seconds(pid)
@@ -74,8 +77,18 @@ class CpuMeter:
             total += self._last[pid]
         return total
 
-    def record(self, loops: int, wall: float, cpu: float) -> None:
-        self.timed.append((loops, wall, cpu))
+    def start(self) -> tuple[float, float]:
+        """Right before the clock starts: (wall, CPU) at the start of the CPU window."""
+        return perf_counter(), self.read()
+
+    def stop(self, started: tuple[float, float], loops: int, elapsed: float) -> None:
+        """Right after the clock stops: one timed value's CPU time.
+
+        The CPU window is the clock's plus the reads around it; its own wall time is kept too,
+        so that the check compares like with like even for values of a few microseconds.
+        """
+        cpu = self.read() - started[1]
+        self.timed.append((loops, elapsed, cpu, perf_counter() - started[0]))
 
     def figures(self, values: int) -> dict:
         """cpu_per_message over the last `values` timed values (a run's), and a warning if
@@ -84,10 +97,10 @@ class CpuMeter:
         if not timed:
             return {}
         loops = sum(each[0] for each in timed)
-        wall = sum(each[1] for each in timed)
         cpu = sum(each[2] for each in timed)
+        window = sum(each[3] for each in timed)
         figures = {"cpu_per_message": cpu / loops}
-        warning = check(cpu, wall, self.usable_cpus)
+        warning = check(cpu, window, self.usable_cpus)
         if warning:
             figures["cpu_warning"] = warning
         return figures

@@ -30,10 +30,10 @@ def command(endpoint, channel: Channel, words: bytes) -> None:
 class NoMeter:
     """What the loops call when no CPU time is measured (cputime.CpuMeter when it is)."""
 
-    def read(self) -> float:
-        return 0.0
+    def start(self) -> None:
+        return None
 
-    def record(self, loops: int, wall: float, cpu: float) -> None:
+    def stop(self, started, loops: int, elapsed: float) -> None:
         pass
 
 
@@ -48,7 +48,7 @@ def pingpong(endpoint, channel: Channel, loops: int, meter=NO_METER) -> float:
     else:
         command(endpoint, channel, b"pingpong %d" % loops)
     # CPU time is read right outside the clock: its window is the clock's, give or take µs.
-    cpu = meter.read()
+    cpu = meter.start()
     if channel.ring is not None:  # bytes: the same steps as below, inline (see Channel.ring)
         ring, stamps, unpack_from, size = (
             channel.ring,
@@ -66,7 +66,7 @@ def pingpong(endpoint, channel: Channel, loops: int, meter=NO_METER) -> float:
                 break
         else:
             elapsed = perf_counter() - start
-            meter.record(loops, elapsed, meter.read() - cpu)
+            meter.stop(cpu, loops, elapsed)
             return elapsed
     else:
         start = perf_counter()
@@ -76,7 +76,7 @@ def pingpong(endpoint, channel: Channel, loops: int, meter=NO_METER) -> float:
                 break
         else:
             elapsed = perf_counter() - start
-            meter.record(loops, elapsed, meter.read() - cpu)
+            meter.stop(cpu, loops, elapsed)
             return elapsed
     raise DataError(
         f"echo of message {n - first + 1} of {loops} inside the timed loop had the wrong "
@@ -88,7 +88,7 @@ def stream(endpoint, channel: Channel, loops: int, meter=NO_METER) -> float:
     send, payload = channel.send, channel.payload
     first = channel.take(loops)
     command(endpoint, channel, b"stream %d %d %d" % (loops, channel.child_length, first))
-    cpu = meter.read()
+    cpu = meter.start()
     if channel.ring is not None:  # bytes: the same steps as below, inline (see Channel.ring)
         ring, stamps = channel.ring, channel.stamps
         start = perf_counter()
@@ -102,7 +102,7 @@ def stream(endpoint, channel: Channel, loops: int, meter=NO_METER) -> float:
             send(payload(n))
     ack = channel.recv() if channel.objects else endpoint.recv()
     elapsed = perf_counter() - start
-    meter.record(loops, elapsed, meter.read() - cpu)
+    meter.stop(cpu, loops, elapsed)
     ack = bytes(ack)
     if ack != stream_ack(loops, first, channel.stamp_mask):
         raise DataError(
