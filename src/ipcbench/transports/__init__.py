@@ -21,15 +21,15 @@ BUILTIN_CLASSES = (
     ("mp_pipe_simplex", "MpPipeSimplex"),
     ("mp_simple_queue", "MpSimpleQueue"),
     ("shared_memory", "SharedMemoryTransport"),
-    # Receive-in-place variants (receive = "view"): labelled, never ranked among the copies.
-    ("shared_memory", "SharedMemoryInplace"),
-    ("shared_array", "SharedArrayInplace"),
     ("unix_socket", "UnixSocket"),
     ("tcp_loopback", "TcpLoopback"),
     ("remote_manager", "RemoteManager"),
     ("thread_queue", "ThreadQueue"),
     ("zmq_pair", "ZmqIpc"),
     ("zmq_pair", "ZmqTcp"),
+    # Receive-in-place variants (receive = "view"): labelled, never ranked among the copies.
+    ("shared_memory", "SharedMemoryInplace"),
+    ("shared_array", "SharedArrayInplace"),
 )
 
 
