@@ -240,6 +240,8 @@ def test_stale_echoes_fail_and_a_payload_cache_gets_no_shortcut(tmp_path):
         "pingpong/broken_caching/fork/1MiB/split",
         "stream/broken_caching/fork/1MiB/split",
     ]
+    # A plug-in that does not declare its receive mode is taken to deliver copies.
+    assert {b.get_metadata()["receive"] for b in result.benchmarks} == {"copy"}
     assert "stamp" in result.failed["pingpong/broken_stale/fork/1MiB/split"]
     assert "stamp" in result.failed["stream/broken_stale/fork/1MiB/split"]
     counts = [tuple(map(int, path.read_text().split())) for path in log.iterdir()]
