@@ -192,10 +192,12 @@ class Bench:
 class Session(Bench):
     """pingpong and stream: one child serving one channel of the cell's transport."""
 
+    meter = None  # the CPU meter (cputime.CpuMeter), made once the channel is open
+
     def __init__(self, cell: Cell, transport_class) -> None:
         super().__init__(cell)
         self.transport_class = transport_class
-        self.endpoint = self.channel = self.meter = None
+        self.endpoint = self.channel = None
         self._timed_loop = TIMED_LOOPS[cell.pattern]
 
     def child_modules(self) -> tuple[str, ...]:
