@@ -17,6 +17,7 @@ from ipcbench.patterns import DataError, pingpong, stream, verify
 from ipcbench.payloads import make_channel
 from ipcbench.session import Session, start_context
 from ipcbench.transports import registry
+from ipcbench.transports.base import RECEIVE_MODES
 
 REGISTRY = registry()
 CASES = [(t.name, method) for t in REGISTRY for method in t.methods if not t.unavailable_reason()]
@@ -129,6 +130,49 @@ def test_session_places_calibrates_and_times(name, method):
         assert all(elapsed < 0.002 for _, elapsed in runs[1:-1])
         timed_within_wall(timed, loops)
     assert os.sched_getaffinity(0) == affinity  # and unpinned afterwards
+    assert live_children() == []
+
+
+def test_every_transport_declares_what_recv_hands_over():
+    for transport in REGISTRY:
+        assert transport.receive in RECEIVE_MODES, transport.name
+        # No second process, no copy: only transports that stay in one process hand over the
+        # very object; in-place readers are separate, labelled variants outside the default.
+        assert (transport.receive == "reference") == (transport.methods == ("none",))
+        if transport.receive == "view":
+            assert transport.name.endswith("_inplace") and not transport.in_default_matrix
+
+
+PLACEMENTS = ("split", "same", "free") if len(os.sched_getaffinity(0)) > 1 else ("same", "free")
+
+
+@pytest.mark.parametrize("placement", PLACEMENTS)
+@pytest.mark.parametrize(("name", "method"), CASES, ids=[f"{n}-{m}" for n, m in CASES])
+def test_cpu_time_never_exceeds_what_the_cpus_could_give(name, method, placement):
+    """CPU time per message, over timed values, of parent, child and helpers: never more than
+    usable CPUs x wall time, for both patterns and at a small and a large size."""
+    from ipcbench.cputime import check
+
+    for pattern, size in (("pingpong", 64), ("stream", 64), ("stream", 1 << 20)):
+        cell = Cell(pattern, name, method, size, placement)
+        with Session(cell, REGISTRY[name]) as session:
+            loops = session.calibrate(0.002)
+            walls = [session.time(loops) for _ in range(3)]
+            figures = session.run_metadata(3)
+            usable = session.usable_cpus()
+            metadata = session.extra_metadata(loops)
+            timed = session.meter.timed[-3:]
+        assert "cpu_warning" not in figures, figures
+        cpu = figures["cpu_per_message"] * loops * 3
+        # Over the CPU window: the clock's, plus the reads right around it (µs).
+        window = sum(each[3] for each in timed)
+        assert sum(walls) <= window and check(cpu, window, usable) is None
+        assert cpu > 0
+        assert metadata["receive"] == REGISTRY[name].receive
+        assert ("with the child" in metadata["helper_cpus"]) == bool(REGISTRY[name].helpers)
+        if name == "manager_queue" and placement != "free":
+            # The server's CPU time counts too: it does a share of the work of every message.
+            assert len(session.meter.pids) >= 2
     assert live_children() == []
 
 

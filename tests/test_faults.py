@@ -208,3 +208,85 @@ def test_huge_and_non_finite_numbers_are_refused(real_document, tmp_path):
         target.write_text(text.replace(first_value, bad, 1))
         with pytest.raises(results.ResultFileError, match="bad.json"):
             results.load(target)
+
+
+def test_stale_echoes_fail_and_a_payload_cache_gets_no_shortcut(tmp_path):
+    """Inside the clock every message is distinct and checked by its stamp.
+
+    broken_stale hands on the previous message now and then, only after the checks before the
+    timing: its cells fail. broken_caching is correct but sends a payload equal to the previous
+    one as a 1-byte token: it must never get to take that shortcut inside a timed loop.
+    """
+    output, log = tmp_path / "stale.json", tmp_path / "ipcbench-cache-log"
+    log.mkdir()
+    env = with_plugins()
+    env["TEMP"] = str(tmp_path)  # the caching transport reports into $TEMP/ipcbench-cache-log
+    completed = run_cli(
+        "run",
+        "-t",
+        "broken_stale,broken_caching",
+        "-m",
+        "fork",
+        "-s",
+        "1MiB",
+        "--quick",
+        "--cell-timeout",
+        "20",
+        "-o",
+        output,
+        check=False,
+        env=env,
+    )
+    assert completed.returncode == 1, completed.stderr
+    result = results.load(output)
+    assert sorted(b.get_name() for b in result.benchmarks) == [
+        "pingpong/broken_caching/fork/1MiB/split",
+        "stream/broken_caching/fork/1MiB/split",
+    ]
+    # A plug-in that does not declare its receive mode is taken to deliver copies.
+    assert {b.get_metadata()["receive"] for b in result.benchmarks} == {"copy"}
+    assert "stamp" in result.failed["pingpong/broken_stale/fork/1MiB/split"]
+    assert "stamp" in result.failed["stream/broken_stale/fork/1MiB/split"]
+    counts = [tuple(map(int, path.read_text().split())) for path in log.iterdir()]
+    assert counts, "the caching transport reported nothing"
+    payloads = sum(sent for sent, _ in counts)
+    assert payloads > 30  # the timed loops went through it (the checks alone send 18) ...
+    assert sum(shortcuts for _, shortcuts in counts) == 0  # ... without a single cached payload
+
+
+class _Disorderly:
+    """A real channel whose parent side drops or swaps streamed payloads (not commands)."""
+
+    def __init__(self, endpoint, fault: str, at: int) -> None:
+        self.endpoint, self.fault, self.at, self.payloads = endpoint, fault, at, 0
+        self.recv, self.held = endpoint.recv, None
+
+    def send(self, data) -> None:
+        if len(data) < 64:  # commands pass untouched
+            self.endpoint.send(data)
+            return
+        self.payloads += 1
+        if self.payloads == self.at:
+            if self.fault == "drop":
+                return
+            self.held = bytes(data)  # swap: this one goes after the next
+            return
+        self.endpoint.send(data)
+        if self.held is not None:
+            self.endpoint.send(self.held)
+            self.held = None
+
+
+@pytest.mark.parametrize("fault", ["drop", "reorder"])
+def test_a_stream_that_drops_or_reorders_inside_the_loop_fails(fault):
+    from ipcbench.patterns import DataError, stream
+    from ipcbench.payloads import make_channel
+    from ipcbench.transports.os_pipe import OsPipe
+
+    endpoint = OsPipe().open(start_context("fork"), 4096, None)
+    try:
+        channel = make_channel(_Disorderly(endpoint, fault, at=5), "bytes", 64)
+        with pytest.raises(DataError, match="wrong stamp"):
+            stream(endpoint, channel, 20)
+    finally:
+        endpoint.close()

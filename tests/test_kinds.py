@@ -67,10 +67,11 @@ def test_numpy_payloads_are_arrays_of_the_size_asked():
     endpoint = Loopback()
     for size, dtype in ((64, numpy.float64), (999, numpy.uint8)):
         channel = make_channel(endpoint, "numpy", size)
-        channel.send(channel.payload)
+        channel.send(channel.payload(7))
         received = channel.recv()
         assert isinstance(received, numpy.ndarray) and received.dtype == dtype
-        assert received.nbytes == size and len(received) == channel.reply_length
+        assert received.nbytes == size and channel.matches(received, 7)
+        assert not channel.matches(received, 8)  # the stamp is checked, not just the length
 
 
 def test_report_shows_the_serialisation_share(kinds_result, tmp_path):

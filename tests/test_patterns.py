@@ -52,11 +52,32 @@ def leaves_no_child_and_no_segment():
 def test_startup_process_starts_and_joins_a_child_per_loop(method):
     with ProcessStartup(cell("startup", "process", method, size=0)) as bench:
         timed_within_wall(bench.time, 3)
+        assert bench.extra_metadata(3)["first_start"] > 0
         # The children really run: one that cannot take its CPU fails the run.
         bench.child_cpus = [{os.cpu_count() + 64}]
-        bench.open()
+        with pytest.raises(RuntimeError, match="do-nothing child exited with status 1"):
+            bench.open()  # its first start, untimed, already fails
         with pytest.raises(RuntimeError, match="do-nothing child exited with status 1"):
             bench.time(1)
+
+
+@pytest.mark.parametrize("transport", ("process", "os_pipe"))
+def test_the_fork_servers_start_falls_in_the_recorded_first_start(transport):
+    """Under forkserver the server starts with the worker's first, untimed start (recorded as
+    first_start): the timed starts never include it, and the figure beside them does."""
+    import multiprocessing.forkserver
+
+    server = multiprocessing.forkserver._forkserver  # private: how to tell the server runs
+    server._stop()
+    assert server._forkserver_pid is None
+    which = cell("startup", transport, "forkserver", size=0 if transport == "process" else 64)
+    bench = ProcessStartup(which) if transport == "process" else None
+    bench = bench or ChannelStartup(which, REGISTRY[transport])
+    with bench:
+        assert server._forkserver_pid is not None  # started by open(), inside first_start
+        first = bench.first_start
+        assert bench.time(1) > 0
+    assert first > 0
 
 
 @pytest.mark.parametrize("method", MP_METHODS)
@@ -64,7 +85,8 @@ def test_startup_process_starts_and_joins_a_child_per_loop(method):
 def test_startup_channel_times_start_to_first_reply(transport, method):
     with ChannelStartup(cell("startup", transport, method), REGISTRY[transport]) as bench:
         timed_within_wall(bench.time, 2)
-        share = bench.extra_metadata(2)["first_message_share"]
+        metadata = bench.extra_metadata(2)
+        share = metadata["first_message_share"]
         shares = list(bench.first_message_shares)
     # Recorded over a run of its own of at least 5 starts, one share each: their median.
     assert len(shares) == 5 and share == statistics.median(shares)
@@ -73,6 +95,7 @@ def test_startup_channel_times_start_to_first_reply(transport, method):
         # the fresh interpreter's imports (tens of ms, against a round trip well under a ms).
         # A share below half would mean its span no longer covers the child getting ready.
         assert share > 0.5, shares
+    assert metadata["first_start"] > 0
 
 
 @pytest.mark.parametrize("method", MP_METHODS)

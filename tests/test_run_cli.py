@@ -359,3 +359,28 @@ def test_broken_fanin_channels_fail_their_cells(tmp_path):
         assert "DataError" in duplicated and "did not arrive intact" in duplicated
         dropped = result.failed[f"fanin/broken_fanin_drop/{method}/64B/split/procs=2"]
         assert "CellTimeout" in dropped
+
+
+def test_every_cell_records_its_receive_mode_helpers_and_cpu_over_its_values(small_result):
+    """receive and helper_cpus per cell; cpu_per_message in every run (measured over that run's
+    timed values), never an impossible one; and the frame carries them."""
+    suite = pyperf.BenchmarkSuite.load(str(small_result))
+    for bench in suite.get_benchmarks():
+        metadata = bench.get_metadata()
+        expected = "reference" if metadata["transport"] == "null" else "copy"
+        assert metadata["receive"] == expected
+        assert metadata["helper_cpus"] == "none"
+        for run in bench.get_runs():
+            assert run.get_metadata()["cpu_per_message"] > 0
+            assert "cpu_warning" not in run.get_metadata()
+    frame = results.load_results([small_result])
+    assert set(frame["receive"]) == {"copy", "reference"}
+    assert frame["cpu_warning"].isna().all()
+
+
+def test_the_cpu_check_refuses_more_cpu_than_the_cpus_could_give():
+    from ipcbench.cputime import check
+
+    assert check(1.99, 1.0, 2) is None
+    assert "harness error" in check(2.1, 1.0, 2)
+    assert "harness error" in check(1.1, 1.0, 1)

@@ -173,7 +173,7 @@ def test_zmq_ipc_removes_its_private_directory():
 def test_thread_queue_thread_stops_without_the_exit_command():
     before = threading.active_count()
     endpoint = ThreadQueue().open(None, 64, None)
-    endpoint.send(b"stream 5 64")  # the thread now waits for messages that never come
+    endpoint.send(b"stream 5 64 1")  # the thread now waits for messages that never come
     endpoint.close()
     endpoint.close()
     assert threading.active_count() == before
@@ -192,7 +192,7 @@ def test_close_finishes_after_a_fault(name, fault):
     if fault == "child killed":
         os.kill(endpoint.process.pid, signal.SIGKILL)
     else:
-        endpoint.send(b"stream 5 64")  # then never send them: the child waits on its channel
+        endpoint.send(b"stream 5 64 1")  # then never send them: the child waits on its channel
     started = time.monotonic()
     endpoint.close()
     assert time.monotonic() - started < 3 * CHILD_EXIT_GRACE

@@ -5,30 +5,83 @@ by exec-based transports), so it imports only the standard library.
 
 The parent drives the child with small command messages sent on the same channel as the payloads:
     b"pingpong N"        echo the next N messages back unchanged
-    b"stream N LEN"      take the next N messages, check each has len() LEN, then send one ack
+    b"pingpong N LEN"    the same, for N messages of exactly LEN bytes
+    b"stream N LEN FIRST"  take the next N messages, check each one's length (LEN) and stamp
+                         (FIRST, FIRST + 1, ...; see stamp_struct), then send one ack:
+                         ACK + b" COUNT FOLD", the number of messages and the sum of their stamps
     b"digest N"          take the next N messages, reply with a BLAKE2b digest of their contents
     b"cputime"           reply with this process's CPU time so far (user + system, seconds)
     b"exit"              stop serving
+Where the endpoint has `fixed_calls(LEN)` (a byte stream: os_pipe, subprocess_pipe), the messages
+of a "pingpong N LEN" or "stream N LEN FIRST" travel without framing, as both sides know their
+size; commands, acks and digests stay framed.
 A trailing b" objects" makes the child receive and send that command's messages (the ack too)
 through the endpoint's object calls (payloads.object_calls) instead of its byte path.
-The stream ack is ACK when every message had the right length, otherwise b"E" and the reason,
-so a transport that truncates or pads fails its cell instead of yielding a number.
+Every payload of a timed loop carries a stamp, its message number: bytes payloads in their first
+(up to) 8 bytes, in the machine's byte order; objects as (stamp, records) pairs. The stream ack
+is an error
+(b"E" and the reason) when a message had the wrong length or an unexpected stamp, so a transport
+that truncates, pads, drops, reorders or replays fails its cell instead of yielding a number. A
+stream that lost messages ends at the last stamp instead of waiting for messages never coming.
 """
 
 import ctypes  # here, not in each child: a forked child would pay ~3 ms to import it
 import hashlib
 import os
 import signal
+import struct
 import sys
 import time
 
 ACK = b"\x06"
 ERROR = b"E"
 DIGEST_SIZE = 16
+# Objects carry their stamp as a Python int: no width limit.
+OBJECT_STAMP_MASK = (1 << 64) - 1
+# In the machine's byte order (both sides run on it): the sender can then write a stamp through a
+# memoryview cast to integers, cheaper than a struct call.
+_STAMP_FORMATS = ((8, "=Q"), (4, "=I"), (2, "=H"), (1, "=B"))
+
+
+def stamp_struct(size: int) -> struct.Struct | None:
+    """The stamp at the start of a `size`-byte payload: the widest of 8, 4, 2, 1 bytes that fits."""
+    for width, fmt in _STAMP_FORMATS:
+        if size >= width:
+            return struct.Struct(fmt)
+    return None  # an empty payload carries no stamp
+
+
+def stamp_mask(stamp: struct.Struct | None) -> int:
+    """Message numbers are stamped modulo this + 1."""
+    return (1 << (8 * stamp.size)) - 1 if stamp is not None else 0
+
+
+def stream_ack(count: int, first: int, mask: int) -> bytes:
+    """The ack a child sends after `count` messages stamped first, first + 1, ... (masked)."""
+    if mask == OBJECT_STAMP_MASK or first + count - 1 <= mask:  # no wrap: a closed form
+        total = count * first + count * (count - 1) // 2
+    else:  # tiny payloads: stamps wrap around
+        total = sum((first + number) & mask for number in range(count))
+    return ACK + b" %d %d" % (count, total)
 
 
 class StopServing(Exception):
     """The parent asked the child to exit."""
+
+
+def _object_stamp_and_length(message) -> tuple[int, int]:
+    return message[0], len(message[1])
+
+
+def _bytes_stamp_reader(stamp: struct.Struct | None):
+    if stamp is None:
+        return lambda message: (0, len(message))
+    unpack_from = stamp.unpack_from
+
+    def stamp_and_length(message) -> tuple[int, int]:
+        return unpack_from(message)[0], len(message)
+
+    return stamp_and_length
 
 
 class ChildProtocol:
@@ -42,6 +95,7 @@ class ChildProtocol:
         self.handle = self._command
         self._remaining = 0
         self.objects = False  # whether the current command's messages travel as objects
+        self.fixed_size = None  # the current command's messages' size, where both sides know it
 
     def _command(self, message) -> tuple:
         words = bytes(message).split()
@@ -56,11 +110,11 @@ class ChildProtocol:
             raise StopServing
         if verb == b"cputime":
             return (repr(time.process_time()).encode(),)
-        if verb == b"pingpong" and len(numbers) == 1:
+        if verb == b"pingpong" and len(numbers) in (1, 2):
             self._remaining, self.handle = numbers[0], self._echo
-        elif verb == b"stream" and len(numbers) == 2:
-            self._remaining, self._size, self._bad = numbers[0], numbers[1], 0
-            self.handle = self._count
+            self.fixed_size = numbers[1] if len(numbers) == 2 else None
+        elif verb == b"stream" and len(numbers) == 3:
+            self._start_stream(*numbers, objects)
         elif verb == b"digest" and len(numbers) == 1:
             self._remaining, self._digest = numbers[0], hashlib.blake2b(digest_size=DIGEST_SIZE)
             self.handle = self._hash
@@ -75,16 +129,102 @@ class ChildProtocol:
             self._done()
         return (message,)
 
-    def _count(self, message) -> tuple:
-        if len(message) != self._size:
-            self._bad += 1
+    def _start_stream(self, count: int, size: int, first: int, objects: bool) -> None:
+        self._remaining, self._size, self._expected = count, size, first
+        self.fixed_size = None if objects else size
+        self._count = self._fold = self._bad_length = self._bad_stamp = 0
+        if objects:
+            self._mask = OBJECT_STAMP_MASK
+            self._stamp_and_length = _object_stamp_and_length
+        else:
+            stamp = stamp_struct(size)
+            self._mask = stamp_mask(stamp)
+            self._stamp_and_length = _bytes_stamp_reader(stamp)
+        self._unpack_from = stamp.unpack_from if not objects and stamp is not None else None
+        self._last = (first + count - 1) & self._mask
+        self.handle = self._stream
+
+    def _stream(self, message) -> tuple:
+        """One streamed message: check it; after the last one, the ack."""
+        stamp, length = self._stamp_and_length(message)
+        self._count += 1
+        self._fold += stamp
+        if length != self._size:
+            self._bad_length += 1
+        expected = self._expected & self._mask
+        self._expected += 1
+        if stamp != expected:
+            self._bad_stamp += 1
+            if stamp == self._last:  # messages went missing: this was the last one sent
+                self._remaining = 1
         self._remaining -= 1
         if self._remaining:
             return ()
+        self._reply = self._stream_ack()
+        return (self._reply,)
+
+    def stream_batch(self, recv) -> bytes:
+        """All of a stream's messages in tight loops (a child process's fast path): the ack.
+
+        The same checks as _stream. The child's per-message cost is what a stream of small
+        messages measures, so 8-byte-stamped bytes first go through a loop that only compares
+        each message with what it must be; the stamps' sum is then the sequence's, by
+        construction. The first message that differs, and all after it, take the full
+        accounting below.
+        """
+        unpack_from, size = self._unpack_from, self._size
+        if unpack_from is not None and self._mask == OBJECT_STAMP_MASK:
+            first = self._expected
+            for expected in range(first, first + self._remaining):
+                message = recv()
+                if unpack_from(message)[0] != expected or len(message) != size:
+                    self._count = expected - first
+                    self._fold = self._count * first + self._count * (self._count - 1) // 2
+                    self._expected, self._remaining = expected, first + self._remaining - expected
+                    self._stream(message)  # counts it, and ends the stream if it was the last
+                    break
+            else:
+                self._count, self._remaining = self._remaining, 0
+                self._fold = self._count * first + self._count * (self._count - 1) // 2
+                return self._stream_ack()
+            if self.handle != self._stream:  # that message ended the stream
+                return self._reply
+        stamp_and_length, mask, last = self._stamp_and_length, self._mask, self._last
+        expected, remaining = self._expected, self._remaining
+        count, fold = self._count, self._fold
+        bad_length, bad_stamp = self._bad_length, self._bad_stamp
+        while remaining:
+            stamp, length = stamp_and_length(recv())
+            count += 1
+            fold += stamp
+            if length != size:
+                bad_length += 1
+            if stamp != expected & mask:
+                bad_stamp += 1
+                if stamp == last:
+                    remaining = 1
+            expected += 1
+            remaining -= 1
+        self._count, self._fold, self._remaining = count, fold, 0
+        self._bad_length, self._bad_stamp = bad_length, bad_stamp
+        return self._stream_ack()
+
+    def _stream_ack(self) -> bytes:
         self._done()
-        if self._bad:
-            return (ERROR + b"%d of the streamed messages had the wrong length" % self._bad,)
-        return (ACK,)
+        if self._bad_length:
+            return ERROR + b"%d of the streamed messages had the wrong length" % self._bad_length
+        if self._bad_stamp:
+            return ERROR + (
+                b"%d of %d streamed messages carried the wrong stamp "
+                b"(lost, reordered, duplicated or stale)" % (self._bad_stamp, self._count)
+            )
+        return ACK + b" %d %d" % (self._count, self._fold)
+
+    def take_all(self) -> int:
+        """End the current echo at once; return how many messages it was to echo."""
+        remaining, self._remaining = self._remaining, 0
+        self._done()
+        return remaining
 
     def _hash(self, message) -> tuple:
         self._digest.update(len(message).to_bytes(8, "little"))
@@ -107,15 +247,25 @@ def serve(endpoint, cpus=None) -> None:
     protocol = ChildProtocol()
     recv, send = endpoint.recv, endpoint.send
     send_object, recv_object = object_calls(endpoint)
+    fixed_calls = getattr(endpoint, "fixed_calls", None)
     try:
         while True:
             # The mode is read before the message arrives: it holds for its replies too.
-            if protocol.objects:
-                for reply in protocol.handle(recv_object()):
-                    send_object(reply)
+            receive, reply = (recv_object, send_object) if protocol.objects else (recv, send)
+            if protocol.handle == protocol._echo:
+                # A tight loop, no state machine per message: a round trip of small messages
+                # measures this process's per-message cost too.
+                if protocol.fixed_size is not None and fixed_calls is not None:
+                    reply, receive = fixed_calls(protocol.fixed_size)
+                for _ in range(protocol.take_all()):
+                    reply(receive())
+            elif protocol.handle == protocol._stream:
+                if protocol.fixed_size is not None and fixed_calls is not None:
+                    receive = fixed_calls(protocol.fixed_size)[1]
+                reply(protocol.stream_batch(receive))  # the ack: framed
             else:
-                for reply in protocol.handle(recv()):
-                    send(reply)
+                for message in protocol.handle(receive()):
+                    reply(message)
     except StopServing:
         pass
     except (EOFError, OSError, KeyboardInterrupt):

@@ -17,7 +17,7 @@ from ipcbench.child import prepare_child
 from ipcbench.crew import Crew
 from ipcbench.patterns import DataError
 from ipcbench.payloads import random_bytes
-from ipcbench.session import MIN_CAPACITY, Bench, channel_modules
+from ipcbench.session import MIN_CAPACITY, Bench, channel_modules, describe_helpers
 
 
 def checked_payload(producer: int, number: int, size: int) -> bytes:
@@ -61,8 +61,9 @@ class FanIn(Bench):
 
     def open(self) -> None:
         size = self.cell.size
+        # The one rule for helpers (Transport.helpers): on the (first) child's CPUs.
         self.channel = self.transport_class().open_fanin(
-            self.context, max(size, MIN_CAPACITY), self.parent_cpus
+            self.context, max(size, MIN_CAPACITY), self.child_cpus[0]
         )
         self.producers.start(
             self.context, produce, (self.channel, size), self.child_cpus, "ipcbench-producer"
@@ -77,6 +78,12 @@ class FanIn(Bench):
             if len(recv()) != size:
                 raise DataError(f"a message of length {size} arrived with another length")
         return perf_counter() - start
+
+    def extra_metadata(self, loops: int) -> dict:
+        return {
+            "receive": self.transport_class.receive,
+            "helper_cpus": describe_helpers(self.transport_class, self.child_cpus[0]),
+        }
 
     def verify(self, messages: int = 3) -> None:
         """Distinct payloads from every producer: all must arrive, whole, once."""

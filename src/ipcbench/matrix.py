@@ -50,7 +50,7 @@ PATTERN_SPECS = {
         Pattern("stream", "one-way throughput: N payloads, then one ack"),
         Pattern(
             "startup",
-            "from starting a child to its first reply; process: start and join a do-nothing one",
+            "a channel opened, one round trip, closed; process: start and join a do-nothing one",
             variants=(
                 Variant(
                     "process",

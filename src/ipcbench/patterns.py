@@ -1,20 +1,25 @@
 """The timed loops, written once for every transport and payload kind, and the content checks.
 
 pingpong: the full payload goes to the child and comes back; the value is one round trip.
-stream:   N payloads one way, then the child's one-byte ack; the value is one payload's share.
-Lengths are checked on every message inside the loops; contents are checked in full by
-verify(), which runs outside the clock. A `Channel` (payloads.py) says how the cell's payload
-kind is sent and received.
+stream:   N payloads one way, then the child's small ack; the value is one payload's share.
+
+Inside the clock every message is a distinct payload: message n is one of a ring of prebuilt
+payloads stamped with n just before it is sent (payloads.Channel). The receiver checks each
+message's length and stamp as it arrives: the parent every echo (pingpong), the child every
+streamed message, and its ack carries the count and the sum of the stamps, which the parent checks
+(stream). So a transport cannot gain speed by caching a repeated payload, and a stale, lost,
+duplicated or reordered message fails the cell. Contents are checked in full, both ways, by
+verify(), which runs outside the clock, before and after the timed runs.
 """
 
 from time import perf_counter
 
-from ipcbench.child import ACK, DIGEST_SIZE
-from ipcbench.payloads import Channel, make_records, object_calls, random_bytes
+from ipcbench.child import DIGEST_SIZE, stream_ack
+from ipcbench.payloads import RING_MASK, Channel, make_records, object_calls, random_bytes
 
 
 class DataError(Exception):
-    """The transport lost, truncated, duplicated or corrupted a message."""
+    """The transport lost, truncated, duplicated, corrupted or replayed a message."""
 
 
 def command(endpoint, channel: Channel, words: bytes) -> None:
@@ -22,28 +27,86 @@ def command(endpoint, channel: Channel, words: bytes) -> None:
     endpoint.send(words + b" objects" if channel.objects else words)
 
 
-def pingpong(endpoint, channel: Channel, loops: int) -> float:
-    send, recv, payload, length = channel.send, channel.recv, channel.payload, channel.reply_length
-    command(endpoint, channel, b"pingpong %d" % loops)
-    start = perf_counter()
-    for _ in range(loops):
-        send(payload)
-        if len(recv()) != length:
-            raise DataError(f"a message of length {length} came back with another length")
-    return perf_counter() - start
+class NoMeter:
+    """What the loops call when no CPU time is measured (cputime.CpuMeter when it is)."""
+
+    def start(self) -> None:
+        return None
+
+    def stop(self, started, loops: int, elapsed: float) -> None:
+        pass
 
 
-def stream(endpoint, channel: Channel, loops: int) -> float:
+NO_METER = NoMeter()
+
+
+def pingpong(endpoint, channel: Channel, loops: int, meter=NO_METER) -> float:
+    send, recv, payload, matches = channel.send, channel.recv, channel.payload, channel.matches
+    first = channel.take(loops)
+    if channel.fixed:  # the child is told the size: the payloads go without framing
+        command(endpoint, channel, b"pingpong %d %d" % (loops, channel.child_length))
+    else:
+        command(endpoint, channel, b"pingpong %d" % loops)
+    # CPU time is read right outside the clock: its window is the clock's, give or take µs.
+    cpu = meter.start()
+    if channel.ring is not None:  # bytes: the same steps as below, inline (see Channel.ring)
+        ring, stamps, unpack_from, size = (
+            channel.ring,
+            channel.stamps,
+            channel.stamp.unpack_from,
+            channel.child_length,
+        )
+        start = perf_counter()
+        for n in range(first, first + loops):
+            slot = n & RING_MASK
+            stamps[slot][0] = n
+            send(ring[slot])
+            reply = recv()
+            if unpack_from(reply)[0] != n or len(reply) != size:
+                break
+        else:
+            elapsed = perf_counter() - start
+            meter.stop(cpu, loops, elapsed)
+            return elapsed
+    else:
+        start = perf_counter()
+        for n in range(first, first + loops):
+            send(payload(n))
+            if not matches(recv(), n):
+                break
+        else:
+            elapsed = perf_counter() - start
+            meter.stop(cpu, loops, elapsed)
+            return elapsed
+    raise DataError(
+        f"echo of message {n - first + 1} of {loops} inside the timed loop had the wrong "
+        "length or stamp (truncated, stale, cached or out of order)"
+    )
+
+
+def stream(endpoint, channel: Channel, loops: int, meter=NO_METER) -> float:
     send, payload = channel.send, channel.payload
-    command(endpoint, channel, b"stream %d %d" % (loops, channel.child_length))
-    start = perf_counter()
-    for _ in range(loops):
-        send(payload)
+    first = channel.take(loops)
+    command(endpoint, channel, b"stream %d %d %d" % (loops, channel.child_length, first))
+    cpu = meter.start()
+    if channel.ring is not None:  # bytes: the same steps as below, inline (see Channel.ring)
+        ring, stamps = channel.ring, channel.stamps
+        start = perf_counter()
+        for n in range(first, first + loops):
+            slot = n & RING_MASK
+            stamps[slot][0] = n
+            send(ring[slot])
+    else:
+        start = perf_counter()
+        for n in range(first, first + loops):
+            send(payload(n))
     ack = channel.recv() if channel.objects else endpoint.recv()
     elapsed = perf_counter() - start
-    if bytes(ack) != ACK:
+    meter.stop(cpu, loops, elapsed)
+    ack = bytes(ack)
+    if ack != stream_ack(loops, first, channel.stamp_mask):
         raise DataError(
-            f"the child's ack after {loops} messages was not right: {bytes(ack)[:80]!r}"
+            f"the child's ack after {loops} streamed messages was not right: {ack[:120]!r}"
         )
     return elapsed
 

@@ -15,19 +15,50 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from ipcbench import child
+
 KINDS = ("bytes", "pickle", "numpy")
+
+
+# Distinct payloads inside the clock: the timed loops rotate through this many prebuilt payloads
+# (a power of two: n & RING_MASK picks one), each stamped with its message number just before it
+# is sent. Two keep the cache footprint near a single payload's, as a raw loop's would be.
+RING = 2
+RING_MASK = RING - 1
 
 
 @dataclass
 class Channel:
-    """One payload kind over one endpoint: what the timed loops call."""
+    """One payload kind over one endpoint: what the timed loops call.
+
+    Message n (a running number, never reused in a channel's life) is `payload(n)`: one of a
+    ring of distinct payloads, carrying the stamp n. `matches(reply, n)` checks a received
+    message cheaply: its length and that it carries the stamp n (not the previous message, not a
+    cached copy, not the next one).
+    """
 
     send: Any  # send(payload)
-    recv: Any  # recv() -> the received payload; len() of it is `reply_length`
-    payload: Any  # what the parent sends
-    reply_length: int  # len() of every payload the parent receives back
-    child_length: int  # len() of every payload as the child receives it
+    recv: Any  # recv() -> the received payload
+    payload: Any  # payload(n) -> message n, stamped
+    matches: Any  # matches(reply, n) -> whether reply has the right length and stamp n
+    child_length: int  # the length the child checks (see child.stamp_and_length)
     objects: bool  # the child must use its object calls (see child.ChildProtocol)
+    stamp_mask: int  # stamps are message numbers modulo this + 1 (tiny payloads hold fewer bits)
+    # Whether send/recv are the endpoint's fixed_calls: payloads without framing (the child
+    # must be told the size: see child.py).
+    fixed: bool = False
+    # bytes payloads of 8 bytes or more: the ring itself and the stamp's struct, so that the
+    # timed loops stamp and check inline (a function call per message costs ~10% of a 64-byte
+    # stream against a raw loop). None: the loops call payload() and matches().
+    ring: list | None = None
+    stamp: Any = None  # the stamp's struct (for the receiver)
+    stamps: list | None = None  # each ring payload's stamp as a 1-item integer view (the sender)
+    next_stamp: int = 1
+
+    def take(self, count: int) -> int:
+        """Reserve `count` message numbers; return the first."""
+        first, self.next_stamp = self.next_stamp, self.next_stamp + count
+        return first
 
 
 def random_bytes(size: int, seed: int = 0) -> bytes:
@@ -37,15 +68,74 @@ def random_bytes(size: int, seed: int = 0) -> bytes:
 
 def make_channel(endpoint, kind: str, size: int, seed: int = 0) -> Channel:
     if kind == "bytes":
-        payload = random_bytes(size, seed)
-        return Channel(endpoint.send, endpoint.recv, payload, size, size, objects=False)
+        return _bytes_channel(endpoint, size, seed)
     if kind == "numpy":
         return _numpy_channel(endpoint, size, seed)
     if kind == "pickle":
-        payload = make_records(size, seed)
-        send, recv = object_calls(endpoint)
-        return Channel(send, recv, payload, len(payload), len(payload), objects=True)
+        return _pickle_channel(endpoint, size, seed)
     raise ValueError(f"unknown payload kind {kind!r}")
+
+
+def _stamped_ring(buffers: list, size: int):
+    """(payload(n), stamp_of(buffer), mask) over writable byte buffers stamped in place."""
+    stamp = child.stamp_struct(size)
+    mask = child.stamp_mask(stamp)
+    if stamp is None:  # an empty payload has no room for a stamp: only its length is checked
+        return (lambda n: buffers[n & RING_MASK]), None, mask
+    pack_into, unpack_from = stamp.pack_into, stamp.unpack_from
+
+    def payload(n):
+        buffer = buffers[n & RING_MASK]
+        pack_into(buffer, 0, n & mask)  # a few bytes, just before the send: cheap
+        return buffer
+
+    return payload, unpack_from, mask
+
+
+def _bytes_channel(endpoint, size: int, seed: int) -> Channel:
+    # bytearrays, stamped in place: a fresh bytes per message would cost a copy of the payload.
+    ring = [bytearray(random_bytes(size, seed + number)) for number in range(RING)]
+    payload, unpack_from, mask = _stamped_ring(ring, size)
+    if unpack_from is None:
+
+        def matches(reply, n) -> bool:
+            return len(reply) == size
+
+    else:
+
+        def matches(reply, n) -> bool:
+            return len(reply) == size and unpack_from(reply)[0] == n & mask
+
+    send, recv, fixed = byte_calls(endpoint, size)
+    channel = Channel(send, recv, payload, matches, size, False, mask, fixed)
+    if mask == child.OBJECT_STAMP_MASK:  # an 8-byte stamp: message numbers never wrap
+        channel.ring, channel.stamp = ring, child.stamp_struct(size)
+        channel.stamps = [memoryview(payload)[:8].cast("Q") for payload in ring]
+    return channel
+
+
+def byte_calls(endpoint, size: int):
+    """(send, recv, fixed) for payloads of `size` bytes: unframed where the endpoint can."""
+    fixed_calls = getattr(endpoint, "fixed_calls", None)
+    if fixed_calls is None:
+        return endpoint.send, endpoint.recv, False
+    return (*fixed_calls(size), True)
+
+
+def _pickle_channel(endpoint, size: int, seed: int) -> Channel:
+    ring = [make_records(size, seed + number) for number in range(RING)]
+    records = len(ring[0])
+    send, recv = object_calls(endpoint)
+
+    # A fresh (stamp, records) pair per message, the records never changed: a Queue pickles in
+    # its feeder thread after put() returns, so a stamp written into a shared record could race.
+    def payload(n):
+        return (n, ring[n & RING_MASK])
+
+    def matches(reply, n) -> bool:
+        return reply[0] == n and len(reply[1]) == records
+
+    return Channel(send, recv, payload, matches, records, True, child.OBJECT_STAMP_MASK)
 
 
 def object_calls(endpoint):
@@ -83,14 +173,29 @@ def make_records(size: int, seed: int = 0) -> list[dict]:
 def _numpy_channel(endpoint, size: int, seed: int) -> Channel:
     import numpy
 
-    raw = random_bytes(size, seed)
     # float64 is what arrays usually hold; sizes that are not a multiple of 8 use bytes.
     dtype = numpy.float64 if size % 8 == 0 else numpy.uint8
-    array = numpy.frombuffer(raw, dtype=dtype).copy()
-    recv, frombuffer = endpoint.recv, numpy.frombuffer
-    view = memoryview(array).cast("B")  # what goes over the wire: the array's own memory
+    arrays = [
+        numpy.frombuffer(random_bytes(size, seed + number), dtype=dtype).copy()
+        for number in range(RING)
+    ]
+    # What goes over the wire: each array's own memory, stamped in place.
+    views = [memoryview(array).cast("B") for array in arrays]
+    payload, unpack_from, mask = _stamped_ring(views, size)
+    send, recv, fixed = byte_calls(endpoint, size)
+    frombuffer, elements = numpy.frombuffer, len(arrays[0])
 
     def recv_array():
         return frombuffer(recv(), dtype=dtype)
 
-    return Channel(endpoint.send, recv_array, view, len(array), size, objects=False)
+    if unpack_from is None:
+
+        def matches(reply, n) -> bool:
+            return len(reply) == elements
+
+    else:
+
+        def matches(reply, n) -> bool:
+            return len(reply) == elements and unpack_from(reply)[0] == n & mask
+
+    return Channel(send, recv_array, payload, matches, size, False, mask, fixed)

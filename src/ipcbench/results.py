@@ -279,6 +279,7 @@ FRAME_COLUMNS = (
     "kind",
     "procs",
     "chunksize",
+    "receive",
     "n",
     "workers",
     "median",
@@ -293,7 +294,9 @@ FRAME_COLUMNS = (
     "throughput_MBps",
     "per_second",
     "cpu_us_per_message",
+    "cpu_warning",
     "first_message_us",
+    "first_start_us",
     "updates",
     "lost_updates",
     "unstable",
@@ -315,7 +318,10 @@ def load_results(paths):
     and fanin payload rate in MB/s (10**6 bytes per second) at the median time per message;
     per_second is 1 / median: messages, tasks, increments or processes per second.
     first_message_us (startup: the first message's share of the median), updates and lost_updates
-    (counter) come from the runs' metadata.
+    (counter) come from the runs' metadata. receive is what the transport's recv() hands over
+    (copy, view or reference: compare like with like). cpu_warning is set where a run's CPU
+    figure exceeded usable CPUs x wall time (a harness error); first_start_us (startup) is the
+    worker's untimed first start, which under forkserver includes starting the fork server.
     """
     paths = [Path(p) for p in paths]
     if not paths:
@@ -345,6 +351,23 @@ def frame_of(loaded) -> "pandas.DataFrame":
     )
 
 
+# What the built-in transports' recv() handed over before cells recorded it (files written before
+# issue 11): a fixed piece of history, not the transports' current declarations (shared_memory
+# read in place then; it copies out by default now). Plug-ins then are unknown: left empty.
+_RECEIVE_BEFORE_RECORDED = {
+    **dict.fromkeys(
+        (
+            "os_pipe mp_pipe mp_queue manager_queue shared_array subprocess_pipe mp_pipe_simplex "
+            "mp_simple_queue unix_socket tcp_loopback remote_manager zmq_ipc zmq_tcp"
+        ).split(),
+        "copy",
+    ),
+    "null": "reference",
+    "thread_queue": "reference",
+    "shared_memory": "view",
+}
+
+
 def _run_figures(bench, key: str) -> list:
     """The numbers each worker measured once and stored in its run's metadata under `key`."""
     measured = [run.get_metadata().get(key) for run in bench.get_runs()]
@@ -365,6 +388,12 @@ def _first_message_us(bench, median: float) -> float | None:
 
     shares = _run_figures(bench, "first_message_share")
     return statistics.median(shares) * median * 1e6 if shares else None
+
+
+def _first_warning(bench) -> str | None:
+    """A run's CPU figure that cannot be (more than usable CPUs x wall time): a harness error."""
+    warnings = [run.get_metadata().get("cpu_warning") for run in bench.get_runs()]
+    return next((warning for warning in warnings if isinstance(warning, str)), None)
 
 
 def _total(bench, key: str) -> int | None:
@@ -405,6 +434,7 @@ def _rows(path: Path, result: ResultFile):
             "kind": meta.get("kind", "bytes"),  # files from before the axis hold bytes
             "procs": meta.get("procs", 1),
             "chunksize": meta.get("chunksize", 1),
+            "receive": meta.get("receive") or _RECEIVE_BEFORE_RECORDED.get(meta["transport"], ""),
             "n": len(values),
             "workers": summary.workers,
             "median": median,
@@ -421,7 +451,9 @@ def _rows(path: Path, result: ResultFile):
             ),
             "per_second": 1 / median,
             "cpu_us_per_message": _median_us(bench, "cpu_per_message"),
+            "cpu_warning": _first_warning(bench),
             "first_message_us": _first_message_us(bench, median),
+            "first_start_us": _median_us(bench, "first_start"),
             "updates": _total(bench, "updates"),
             "lost_updates": _total(bench, "lost_updates"),
             "unstable": stats.instability(stats.worker_values(bench)),

@@ -8,8 +8,8 @@ counter.py hold the others).
 import multiprocessing
 import os
 import pickle
-import time
 
+from ipcbench.cputime import CpuMeter
 from ipcbench.matrix import Cell
 from ipcbench.patterns import TIMED_LOOPS, verify
 from ipcbench.payloads import make_channel, make_records
@@ -49,6 +49,14 @@ def describe_placement(parent: set[int] | None, children: list[set[int] | None])
         return f"parent on CPU {min(parent)}, child on CPU {min(children[0])}"
     cpus = ",".join(str(min(cpus)) for cpus in children)
     return f"parent on CPU {min(parent)}, children on CPUs {cpus}"
+
+
+def describe_helpers(transport_class, cpus: set[int] | None) -> str:
+    """Where a transport's helper processes run: the one rule is on the (first) child's CPUs."""
+    if not transport_class.helpers:
+        return "none"
+    where = f"CPU {','.join(map(str, sorted(cpus)))}" if cpus else "unpinned"
+    return f"{', '.join(transport_class.helpers)} on {where} (with the child)"
 
 
 def start_context(method: str, child_modules: tuple[str, ...] = ("ipcbench.child",)):
@@ -171,15 +179,29 @@ class Bench:
         raise NotImplementedError
 
     def extra_metadata(self, loops: int) -> dict:
-        """Per-run metadata measured over one more run of `loops` (CPU time, lost updates)."""
+        """The cell's facts (receive mode, helpers...) and figures measured over one more run of
+        `loops` (lost updates), recorded with every run."""
         return {}
 
     def calibrate(self, min_time: float) -> int:
         return calibrate(self.time, min_time, self.min_loops)
 
+    def run_metadata(self, values: int) -> dict:
+        """Per-run metadata measured over the run's timed values, the last `values` calls of
+        time() (see ipcbench.pyperf_runs)."""
+        return {}
+
+    def usable_cpus(self) -> int:
+        """How many CPUs this cell's processes (helpers included) may use between them."""
+        if self.parent_cpus is None:
+            return len(self._saved_affinity)
+        return len(set(self.parent_cpus).union(*(cpus or set() for cpus in self.child_cpus)))
+
 
 class Session(Bench):
     """pingpong and stream: one child serving one channel of the cell's transport."""
+
+    meter = None  # the CPU meter (cputime.CpuMeter), made once the channel is open
 
     def __init__(self, cell: Cell, transport_class) -> None:
         super().__init__(cell)
@@ -200,6 +222,7 @@ class Session(Bench):
         )
         self.channel = make_channel(self.endpoint, self.cell.kind, self.cell.size)
         verify(self.endpoint, self.cell.kind, self.cell.size)
+        self.meter = CpuMeter(self.usable_cpus())
 
     def capacity(self) -> int:
         """The largest message the channel must carry, in bytes."""
@@ -210,28 +233,26 @@ class Session(Bench):
         return max(self.cell.size, MIN_CAPACITY)
 
     def time(self, loops: int) -> float:
-        """Seconds for `loops` iterations of the cell's pattern (pyperf's bench_time_func)."""
-        return self._timed_loop(self.endpoint, self.channel, loops)
+        """Seconds for `loops` iterations of the cell's pattern (pyperf's bench_time_func).
+
+        The loop reads the CPU time of every process doing the work right outside its clock.
+        """
+        return self._timed_loop(self.endpoint, self.channel, loops, self.meter)
 
     def extra_metadata(self, loops: int) -> dict:
-        return {"cpu_per_message": self.cpu_per_message(loops)}
+        return {
+            "receive": self.transport_class.receive,
+            "helper_cpus": self.describe_helpers(),
+            **getattr(self.endpoint, "metadata", {}),
+        }
 
-    def cpu_per_message(self, loops: int) -> float:
-        """CPU seconds (user + system, parent and child) per iteration of one timed run.
+    def run_metadata(self, values: int) -> dict:
+        """CPU seconds per iteration (user + system, parent, child and helpers) over the run's
+        timed values; wall time alone lets a transport that busy-waits look free."""
+        return self.meter.figures(values)
 
-        Wall time alone lets a transport that busy-waits look free; this is what it burns.
-        """
-        in_process = self.cell.method == "none"  # the "child" is this very process
-        child_before = 0.0 if in_process else self._child_cpu_time()
-        parent_before = time.process_time()
-        self.time(loops)
-        parent = time.process_time() - parent_before
-        child = 0.0 if in_process else self._child_cpu_time() - child_before
-        return (parent + child) / loops
-
-    def _child_cpu_time(self) -> float:
-        self.endpoint.send(b"cputime")
-        return float(bytes(self.endpoint.recv()))
+    def describe_helpers(self) -> str:
+        return describe_helpers(self.transport_class, self.child_cpus[0])
 
     def close(self, intact: bool) -> None:
         endpoint, self.endpoint = self.endpoint, None

@@ -6,8 +6,8 @@ import math
 PATTERN_LEGEND = {
     "pingpong": "round-trip latency in µs (lower is better)",
     "stream": "throughput in MB/s = 10^6 bytes/s (higher is better)",
-    "startup": "ms to create, start and join a do-nothing process (process), or from opening "
-    "a transport's channel to its child's first reply (lower is better)",
+    "startup": "ms to create, start and join a do-nothing process (process), or to open a "
+    "transport's channel, take its child's first reply and close it (lower is better)",
     "fanin": "messages/s into one consumer from all producers together (higher is better)",
     "pool": "µs per task on a multiprocessing.Pool (lower is better)",
     "counter": "increments/s of one shared counter by all processes together (higher is "
@@ -241,7 +241,8 @@ def _cell_table(frame) -> list[str]:
     )
     if {"pingpong", "stream"} & set(patterns):  # the patterns CPU time is measured for
         legend.append(
-            "CPU µs/msg: CPU time (user + system) of parent and child per round trip or message"
+            "CPU µs/msg: CPU time (user + system) of parent, child and helpers per round trip "
+            "or message"
         )
     lines += [f"  {text}" for text in legend]
     finding = counter_finding(frame)

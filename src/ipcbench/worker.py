@@ -56,6 +56,7 @@ def run_worker(runner, args) -> int:
 
     job = Job.load(args.job)
     bind_worker_to_manager(job.failure_file)  # first: the worker must not outlive the run
+    from ipcbench import pyperf_runs
     from ipcbench.session import open_bench
     from ipcbench.transports import find
 
@@ -81,9 +82,9 @@ def run_worker(runner, args) -> int:
                 ipcbench_started=time.strftime("%Y-%m-%dT%H:%M:%S"),
                 **bench.extra_metadata(runner.args.loops),
             )
-            runner.bench_time_func(
-                cell.name, bench.time, metadata=metadata, inner_loops=bench.inner_loops
-            )
+            # runner.bench_time_func, plus figures measured over the run's timed values (CPU
+            # time per message) in the run's metadata: see pyperf_runs.py.
+            pyperf_runs.bench_time_func(runner, cell.name, bench, metadata)
     except BaseException as error:
         with open(job.failure_file, "w", encoding="utf-8") as stream:
             stream.write(failure_reason(error))

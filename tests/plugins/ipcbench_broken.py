@@ -13,6 +13,8 @@ from ipcbench.transports.mp_pipe import ConnectionEndpoint
 
 # Past verification (8 messages) and into calibration and timing.
 MID_CELL = 40
+# Payloads of patterns.verify before the timing: 3 echoed, 3 digested.
+PRE_TIMING_PAYLOADS = 6
 
 
 class BrokenChildEndpoint(ConnectionEndpoint):
@@ -134,3 +136,99 @@ class FaninDuplicate(_BrokenFanin):
 
 class FaninDrop(_BrokenFanin):
     name, summary, fault = "broken_fanin_drop", "producers stop sending", "drop"
+
+
+class StaleChildEndpoint(ConnectionEndpoint):
+    """A child's end that, past the checks before timing, now and then hands on the previous
+    message instead of the one that arrived: its echo (pingpong) or what it counts (stream)."""
+
+    def __init__(self, connection, capacity: int) -> None:
+        super().__init__(connection, capacity)
+        self.received, self.previous = 0, b""
+        self._intact_recv, self.recv = self.recv, self._stale_recv
+
+    def _stale_recv(self):
+        message = bytes(self._intact_recv())
+        if len(message) <= 64:
+            return message  # commands pass: the stale ones are payloads, of the right length
+        self.received += 1
+        # Past the 6 payloads checked before timing, then intermittently.
+        stale = self.received > PRE_TIMING_PAYLOADS and self.received % 3 == 0
+        reply, self.previous = (self.previous if stale else message), message
+        return reply
+
+    def __reduce__(self):
+        return StaleChildEndpoint, (self.connection, self.capacity)
+
+
+class Stale(Transport):
+    name, summary = "broken_stale", "now and then hands on the previous message, after the checks"
+    methods = ("fork",)
+
+    def open(self, ctx, capacity, child_cpus):
+        parent_conn, child_conn = ctx.Pipe(duplex=True)
+        try:
+            process = start_child(ctx, StaleChildEndpoint(child_conn, capacity), child_cpus)
+        finally:
+            child_conn.close()
+        return ConnectionEndpoint(parent_conn, capacity, process)
+
+
+# Where the caching transport reports its shortcuts, one file per endpoint ("payloads shortcuts"):
+# this directory under $TEMP, if it exists (pyperf passes TEMP on to its workers, not any name).
+CACHE_LOG = "ipcbench-cache-log"
+TOKEN, DATA = b"T", b"D"
+
+
+class CachingEndpoint(ConnectionEndpoint):
+    """Correct, but cheats a benchmark: a payload equal to the previous one it sent goes as a
+    1-byte token, and the receiver replays its own copy. Counts the shortcuts it takes on
+    payloads (messages over 64 bytes) and writes the counts to $TEMP/ipcbench-cache-log at close.
+    """
+
+    def __init__(self, connection, capacity: int, process=None) -> None:
+        super().__init__(connection, capacity + 1, process)
+        self.last_sent = self.last_received = None
+        self.payloads = self.shortcuts = 0
+        self.send, self._plain_recv, self.recv = self._send, self.recv, self._recv
+
+    def _send(self, data) -> None:
+        data = bytes(data)
+        if data == self.last_sent:
+            self.connection.send_bytes(TOKEN)
+            self.shortcuts += len(data) > 64
+        else:
+            self.connection.send_bytes(DATA + data)
+            self.last_sent = data
+        self.payloads += len(data) > 64
+
+    def _recv(self):
+        message = self._plain_recv()
+        if message[:1] == TOKEN:
+            return self.last_received
+        self.last_received = bytes(message[1:])
+        return self.last_received
+
+    def close(self) -> None:
+        directory = os.path.join(os.environ.get("TEMP", "/nonexistent"), CACHE_LOG)
+        if os.path.isdir(directory) and self.payloads:
+            path = os.path.join(directory, f"{os.getpid()}-{id(self)}")
+            with open(path, "w") as stream:
+                stream.write(f"{self.payloads} {self.shortcuts}")
+        super().close()
+
+    def __reduce__(self):
+        return CachingEndpoint, (self.connection, self.capacity - 1)
+
+
+class Caching(Transport):
+    name, summary = "broken_caching", "sends a repeated payload as a 1-byte token (correct)"
+    methods = ("fork",)
+
+    def open(self, ctx, capacity, child_cpus):
+        parent_conn, child_conn = ctx.Pipe(duplex=True)
+        try:
+            process = start_child(ctx, CachingEndpoint(child_conn, capacity), child_cpus)
+        finally:
+            child_conn.close()
+        return CachingEndpoint(parent_conn, capacity, process)

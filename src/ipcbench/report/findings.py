@@ -81,7 +81,7 @@ def startup_table(frame) -> Table | None:
             [
                 "a do-nothing process (create, start, join)"
                 if row.transport == BARE_PROCESS
-                else f"{row.transport}: open to first reply ({row.size})",
+                else f"{row.transport}: open, first reply, close ({row.size})",
                 row.method,
                 number(row.median * 1e3),
                 number(row.mad * 1e3),
@@ -130,9 +130,8 @@ def startup_finding(frame) -> str | None:
     ]
     if quickest:
         sentences.append(
-            "From opening a channel to its child's first reply, the quickest transport is "
-            + ", ".join(quickest)
-            + "."
+            "From opening a channel through its child's first reply to closing it, the quickest "
+            "transport is " + ", ".join(quickest) + "."
         )
     return " ".join(sentences) or None
 

@@ -63,11 +63,15 @@ PATTERN_SECTIONS = (
         "startup",
         "Process start-up",
         "startup",
-        "What a fresh child costs before it does any work. A do-nothing process: create, start "
-        "and join it (exec: a fresh `python -c` through subprocess), per process. Beside it each "
-        "transport from opening its channel (which starts the child) to the child's first reply; "
-        '"first message alone" is the first round trip after open() returned (lazy imports, '
-        "feeder threads and connection set-up land there). Closing is not timed.",
+        "What a fresh child costs before it does any work. Both figures time a process's whole "
+        "life, from creating it until it is joined. A do-nothing process: create, start and join "
+        "it (exec: a fresh `python -c` through subprocess). Beside it each transport's channel: "
+        "open it (which starts the child and any helper), one round trip, close it (child "
+        'joined, helpers shut down); "first message alone" is the first round trip after open() '
+        "returned (lazy imports, feeder threads and connection set-up land there). A worker's "
+        "first start is an untimed warm-up, recorded as first_start: under forkserver it "
+        "includes starting the fork server, which preloads the child's modules (ipcbench.child, "
+        "payloads, the transport's module), so the timed starts import nothing.",
     ),
     (
         "fanin",
@@ -508,13 +512,13 @@ def _grid_table(grid) -> tuple[str, list[str], list[list[tuple[str, str]]]]:
 
 
 _SWEEP_CAPTIONS = {
-    "cpu": "CPU time (user + system) of the parent and the child per round trip (pingpong) or "
-    "per message (stream), measured over one extra timed run in each worker, against the "
-    "median wall time. On the dotted line the two processes are together busy exactly as long "
-    "as the message takes; far above it, a transport burns CPU that its latency hides. Helper "
-    "processes (a manager's server) are not counted.",
+    "cpu": "CPU time (user + system) of every process doing the work (parent, child and helpers "
+    "such as a manager's server) per round trip (pingpong) or per message (stream), read around "
+    "each timed value of each worker, against the median wall time. On the dotted line the "
+    "processes are together busy exactly as long as the message takes; far above it, a "
+    "transport burns CPU that its latency hides. Helpers run on the child's CPUs.",
     "startup": "Median time per start method, log scale: a do-nothing process from creation to "
-    "join, and each transport from opening its channel to the child's first reply; the black "
+    "join, and each transport's channel from open through one round trip to closed; the black "
     "tick is the first message alone (the part of the bar after open() returned). Lower is "
     "better.",
     "fanin": "Messages per second into one consumer from all producers together, against the "

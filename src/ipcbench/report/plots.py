@@ -179,7 +179,7 @@ def _plain_log_ticks(ax, text=lambda value: f"{value:g}") -> None:
 
 def startup_bars(frame, title: str) -> Figure | None:
     """Start-up time per start method (bars, log scale): the bare process first, then each
-    transport from opening its channel to the child's first reply, with a tick at the time of
+    transport's channel opened, used for one round trip and closed, with a tick at the time of
     the first message alone."""
     from ipcbench.report.findings import BARE_PROCESS
 

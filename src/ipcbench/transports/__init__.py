@@ -31,6 +31,9 @@ BUILTIN_CLASSES = (
     ("fifo", "Fifo"),
     ("posix_mq", "PosixMq"),
     ("faster_fifo", "FasterFifo"),
+    # Receive-in-place variants (receive = "view"): labelled, never ranked among the copies.
+    ("shared_memory", "SharedMemoryInplace"),
+    ("shared_array", "SharedArrayInplace"),
 )
 
 
@@ -96,13 +99,14 @@ def find(name: str) -> dict[str, type[Transport]]:
 
     A worker needs one transport, and a full registry imports every adapter and reads every
     installed package's entry points (tens of ms, paid again by every worker of every cell).
-    A built-in adapter lives in the module of its name; anything else takes the full registry.
+    A built-in adapter lives in the module of its name (an in-place variant beside its transport);
+    anything else takes the full registry.
     """
-    module_names = {module for module, _class_name in BUILTIN_CLASSES}
-    if name in module_names:
-        module = importlib.import_module(f"{__name__}.{name}")
+    home = name.removesuffix("_inplace")  # in-place variants live beside their transport
+    if home in {module for module, _class_name in BUILTIN_CLASSES}:
+        module = importlib.import_module(f"{__name__}.{home}")
         for module_name, class_name in BUILTIN_CLASSES:
-            transport = getattr(module, class_name) if module_name == name else None
+            transport = getattr(module, class_name) if module_name == home else None
             if transport is not None and transport.name == name:
                 return {name: transport}
     full = registry()

@@ -7,6 +7,11 @@ already started (through `ctx`) and serving `ipcbench.child.serve` on its own en
 An endpoint moves whole messages:
     send(data)   data is any bytes-like object; the call returns once the transport has it
     recv()       the next whole message, bytes-like, valid until the next recv()
+    metadata     optional: a dict of facts about the channel recorded with each cell's figures
+                 (e.g. ring_slots), set once the channel is open
+    fixed_calls(size)  optional: (send, recv) for messages of exactly `size` bytes, which both
+                 sides know, so a byte stream needs no framing for them (the timed loops' bytes
+                 payloads; see ipcbench.child). Both ends of a channel must agree on having it.
     close()      release everything the transport made: child joined, fds closed, shared memory
                  unlinked, manager servers shut down; safe to call twice and after errors
 """
@@ -17,6 +22,12 @@ from typing import ClassVar, Protocol
 from ipcbench import child
 
 MP_METHODS = ("fork", "spawn", "forkserver")
+
+# What a transport's recv() hands over:
+#   copy       bytes the receiver owns (its own buffer or object), whatever the mechanism did
+#   view       in place, in shared or the sender's memory, valid until the next message
+#   reference  the very object sent: no second process, nothing crosses a process boundary
+RECEIVE_MODES = ("copy", "view", "reference")
 
 # How long a child may take to leave after it was told to (or its channel closed) before it is
 # terminated: generous for a loaded machine, short enough that a hung child costs little.
@@ -42,6 +53,12 @@ class Transport:
     patterns: ClassVar[tuple[str, ...]] = ("pingpong", "stream", "startup")
     # Largest message that several writers can send at once without interleaving, if limited.
     fanin_max_size: ClassVar[int | None] = None
+    # What recv() hands over (RECEIVE_MODES); rankings compare like with like. Adapters that do
+    # not say are taken to deliver copies.
+    receive: ClassVar[str] = "copy"
+    # Helper processes the channel starts besides the child (a manager's server): they run on
+    # the child's CPUs (`child_cpus`), and their CPU time counts with the child's.
+    helpers: ClassVar[tuple[str, ...]] = ()
 
     def open(self, ctx, capacity: int, child_cpus: set[int] | None) -> Endpoint:
         """Start the child and return the parent's endpoint for messages up to `capacity` bytes.

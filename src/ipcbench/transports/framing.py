@@ -1,11 +1,15 @@
 """Whole messages over a byte stream (pipes, stdin/stdout): a 4-byte length, then the payload.
 
+Messages whose size both sides know (a timed loop's payloads: `fixed_calls`) go without the
+header: the bytes alone, read into a reused buffer, as a hand-written loop would.
+
 Reads go through a BufferedReader, so a small message (header and payload) costs one system call
 and a large payload is read straight into a reused receive buffer (BufferedReader's read and
 readinto return less than asked only at the end of the stream). A small message is written
 with one os.write of header + payload; a large one with writev, which saves copying the payload.
 """
 
+import functools
 import os
 import struct
 from multiprocessing import reduction
@@ -25,6 +29,17 @@ class FdStream:
         # trip, and attribute lookups would cost more than the system calls' Python overhead.
         self.send = _sender(wfd)
         self.recv = framed_receiver(self._reader, capacity)
+        self._fixed = {}
+
+    def fixed_calls(self, size: int):
+        """(send, recv) for messages of exactly `size` bytes: no header (see ipcbench.child)."""
+        calls = self._fixed.get(size)
+        if calls is None:
+            calls = self._fixed[size] = (
+                _fixed_sender(self.wfd),
+                fixed_receiver(self._reader, size),
+            )
+        return calls
 
     def close(self) -> None:
         if self._reader.closed:
@@ -59,6 +74,26 @@ def _sender(wfd: int):
                 rest = rest[write(wfd, rest) :]
 
     return send
+
+
+def _fixed_sender(wfd: int):
+    # os.write itself, no Python frame around it: a small stream's sender pays for every call.
+    # A blocking pipe takes the whole message; only a signal handler running mid-write could
+    # cut it short, and then the receiver's length and stamp checks fail the cell, loudly.
+    return functools.partial(os.write, wfd)
+
+
+def fixed_receiver(reader, size: int):
+    """recv() of exactly `size` bytes into one reused buffer (valid until the next recv)."""
+    readinto = reader.readinto
+    buffer = memoryview(bytearray(size))
+
+    def recv():
+        if readinto(buffer) != size:
+            raise EOFError("the other side closed the stream mid-message")
+        return buffer
+
+    return recv
 
 
 def framed_receiver(reader, capacity: int):

@@ -21,11 +21,13 @@ class ManagerQueueEndpoint(QueueEndpoint):
 class ManagerQueue(Transport):
     name = "manager_queue"
     summary = "two Manager().Queue() proxies, via the manager's server process"
+    receive = "copy"
+    helpers = ("manager server",)
 
     patterns = (*Transport.patterns, "fanin")  # the server serialises the writers
 
     def open(self, ctx, capacity, child_cpus):
-        # The server runs with the child's CPU placement.
+        # The one rule for helpers (Transport.helpers): the server runs on the child's CPUs.
         manager = start_manager(ctx, child_cpus)
         try:
             to_child, to_parent = manager.Queue(), manager.Queue()

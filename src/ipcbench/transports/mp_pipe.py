@@ -31,6 +31,7 @@ class ConnectionEndpoint:
 class MpPipe(Transport):
     name = "mp_pipe"
     summary = "multiprocessing.Pipe(duplex=True) (a socketpair), send_bytes/recv_bytes_into"
+    receive = "copy"
 
     def open(self, ctx, capacity, child_cpus):
         parent_conn, child_conn = ctx.Pipe(duplex=True)

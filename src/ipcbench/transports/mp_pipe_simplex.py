@@ -38,6 +38,7 @@ class SimplexEndpoint:
 class MpPipeSimplex(Transport):
     name = "mp_pipe_simplex"
     summary = "two multiprocessing.Pipe(duplex=False) (os.pipe), send_bytes/recv_bytes_into"
+    receive = "copy"
     in_default_matrix = False
 
     def open(self, ctx, capacity, child_cpus):

@@ -35,6 +35,7 @@ class QueueEndpoint:
 class MpQueue(Transport):
     name = "mp_queue"
     summary = "two multiprocessing.Queue (pickling, feeder thread), put/get"
+    receive = "copy"
 
     def open(self, ctx, capacity, child_cpus):
         to_child, to_parent = ctx.Queue(), ctx.Queue()

@@ -35,6 +35,7 @@ class SimpleQueueEndpoint:
 class MpSimpleQueue(Transport):
     name = "mp_simple_queue"
     summary = "two multiprocessing.SimpleQueue (pickling, no feeder thread), put/get"
+    receive = "copy"
     in_default_matrix = False
 
     def open(self, ctx, capacity, child_cpus):

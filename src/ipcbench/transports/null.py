@@ -32,6 +32,7 @@ class LoopbackEndpoint:
 class Null(Transport):
     name = "null"
     summary = "no IPC: the same loop against an in-process loopback (the harness's floor)"
+    receive = "reference"
     methods = ("none",)
 
     def open(self, ctx, capacity, child_cpus):

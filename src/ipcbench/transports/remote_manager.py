@@ -43,6 +43,8 @@ def _connect(address, authkey: bytes) -> QueueEndpoint:
 class RemoteManager(Transport):
     name = "remote_manager"
     summary = "BaseManager server on 127.0.0.1 with two queues; clients connect by address+authkey"
+    receive = "copy"
+    helpers = ("manager server",)
     in_default_matrix = False
 
     def open(self, ctx, capacity, child_cpus):

@@ -1,73 +1,81 @@
-"""`shared_array`: a multiprocessing RawArray per direction, handed over with two semaphores.
+"""`shared_array`: a multiprocessing RawArray per direction, a ring of message slots in each.
 
-Each direction is a one-message slot: the writer waits until the slot is empty, copies the payload
-in and posts "full"; the reader waits for "full", copies the payload out and posts "empty". The
-data really crosses through shared memory both ways, one copy in and one copy out.
+The writer copies a message into the next free slot and the reader copies it out into its own
+buffer (slot_ring.py): the data really crosses through shared memory both ways, one copy in and
+one copy out, and a stream keeps writer and reader busy at once. `shared_array_inplace` is the
+variant whose reader works on the slot itself (receive mode "view").
 """
 
-import struct
-
 from ipcbench.transports.base import Transport, start_child, stop_process
+from ipcbench.transports.slot_ring import (
+    release,
+    ring_bytes,
+    ring_receiver,
+    ring_sender,
+    slot_count,
+)
 
-LENGTH = struct.Struct("<Q")
 
-
-class Slot:
-    """One direction: a length, the payload bytes, and the empty/full semaphores."""
+class Ring:
+    """One direction: the ring's memory and its free/filled semaphores."""
 
     def __init__(self, ctx, capacity: int) -> None:
-        self.array = ctx.RawArray("B", LENGTH.size + capacity)
-        self.empty, self.full = ctx.Semaphore(1), ctx.Semaphore(0)
+        self.array = ctx.RawArray("B", ring_bytes(capacity))
+        self.free, self.filled = ctx.Semaphore(slot_count(capacity)), ctx.Semaphore(0)
 
     def __getstate__(self):
-        return self.array, self.empty, self.full
+        return self.array, self.free, self.filled
 
     def __setstate__(self, state) -> None:
-        self.array, self.empty, self.full = state
+        self.array, self.free, self.filled = state
 
 
 class SharedArrayEndpoint:
-    def __init__(self, outgoing: Slot, incoming: Slot, process=None) -> None:
-        self.outgoing, self.incoming, self.process = outgoing, incoming, process
-        capacity = len(incoming.array) - LENGTH.size
+    def __init__(self, outgoing: Ring, incoming: Ring, capacity: int, receive: str, process=None):
+        self.outgoing, self.incoming, self.capacity, self.receive = (
+            outgoing,
+            incoming,
+            capacity,
+            receive,
+        )
+        self.process = process
         self._out_view = memoryview(outgoing.array).cast("B")
         self._in_view = memoryview(incoming.array).cast("B")
-        self._buffer = memoryview(bytearray(capacity))
-
-    def send(self, data) -> None:
-        slot, view = self.outgoing, self._out_view
-        slot.empty.acquire()
-        LENGTH.pack_into(view, 0, len(data))
-        view[LENGTH.size : LENGTH.size + len(data)] = data
-        slot.full.release()
-
-    def recv(self) -> memoryview:
-        slot, view = self.incoming, self._in_view
-        slot.full.acquire()
-        (length,) = LENGTH.unpack_from(view, 0)
-        if length > len(self._buffer):
-            raise ValueError(f"corrupt slot: length {length} exceeds the capacity")
-        message = self._buffer[:length]
-        message[:] = view[LENGTH.size : LENGTH.size + length]
-        slot.empty.release()
-        return message
+        self.send = ring_sender(self._out_view, capacity, outgoing.free, outgoing.filled)
+        self.recv = ring_receiver(self._in_view, capacity, incoming.free, incoming.filled, receive)
+        self.metadata = {"ring_slots": slot_count(capacity)}
 
     def close(self) -> None:
         if self.process is not None:
             stop_process(self.process)
             self.process = None
-        self._out_view.release()
-        self._in_view.release()
+        release(self.send, self.recv)
+        self.send = self.recv = None  # they hold views of the arrays
+        for view in (self._out_view, self._in_view):
+            try:
+                view.release()
+            except BufferError:
+                pass  # a caller still holds a received view: the memory goes when it does
 
     def __reduce__(self):
-        return SharedArrayEndpoint, (self.outgoing, self.incoming)
+        return SharedArrayEndpoint, (self.outgoing, self.incoming, self.capacity, self.receive)
 
 
 class SharedArray(Transport):
     name = "shared_array"
-    summary = "multiprocessing RawArray per direction + two semaphores; copied in and out"
+    summary = "multiprocessing RawArray ring per direction + two semaphores; copied in and out"
+    receive = "copy"
 
     def open(self, ctx, capacity, child_cpus):
-        to_child, to_parent = Slot(ctx, capacity), Slot(ctx, capacity)
-        process = start_child(ctx, SharedArrayEndpoint(to_parent, to_child), child_cpus)
-        return SharedArrayEndpoint(to_child, to_parent, process)
+        to_child, to_parent = Ring(ctx, capacity), Ring(ctx, capacity)
+        child_side = SharedArrayEndpoint(to_parent, to_child, capacity, self.receive)
+        process = start_child(ctx, child_side, child_cpus)
+        child_side.close()  # the child has its own now: release this copy's views
+        return SharedArrayEndpoint(to_child, to_parent, capacity, self.receive, process)
+
+
+class SharedArrayInplace(SharedArray):
+    name = "shared_array_inplace"
+    summary = "shared_array read in place: recv() is a view of the slot (no copy out)"
+    receive = "view"
+    in_default_matrix = False

@@ -1,113 +1,85 @@
-"""`shared_memory`: a multiprocessing.shared_memory.SharedMemory slot per direction + semaphores.
+"""`shared_memory`: a multiprocessing.shared_memory.SharedMemory segment per direction.
 
-Each direction is a one-message slot (a length, then the payload) guarded by an empty and a full
-semaphore, as in shared_array; the difference is the receiving side. recv() returns a view of the
-slot itself, with no copy out (the message stays valid until the next recv, as the contract
-allows), and the slot is handed back to the writer only when the reader asks for the next message.
-So a payload is copied once per hop: into the segment by the writer.
+Each segment is a ring of message slots guarded by a free and a filled semaphore (slot_ring.py),
+as in shared_array. By default the reader copies each message out into its own buffer (receive
+mode "copy"), the same work as every other transport's receiver; `shared_memory_inplace` hands
+the reader a view of the slot itself (receive mode "view", valid until the next recv), so a
+payload is copied once per hop: into the segment by the writer.
 
 The parent creates and unlinks the segments; a spawn or forkserver child attaches by name.
 """
 
 import signal
-import struct
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
 
 from ipcbench.lifeline import segment_name
 from ipcbench.transports.base import Transport, start_child, stop_process
+from ipcbench.transports.slot_ring import (
+    release,
+    ring_bytes,
+    ring_receiver,
+    ring_sender,
+    slot_count,
+)
 
-LENGTH = struct.Struct("<Q")
 
+class Ring:
+    """One direction: a segment holding the ring of slots, and its two semaphores."""
 
-class Slot:
-    """One direction: a segment holding a length and the payload, and its two semaphores."""
-
-    def __init__(self, memory: SharedMemory, empty, full) -> None:
-        self.memory, self.empty, self.full = memory, empty, full
+    def __init__(self, memory: SharedMemory, free, filled) -> None:
+        self.memory, self.free, self.filled = memory, free, filled
 
     @classmethod
-    def create(cls, ctx, capacity: int) -> "Slot":
+    def create(cls, ctx, capacity: int) -> "Ring":
         # Random, so concurrent benchmarks never collide; prefixed with the creator's pid, so a
         # segment left by a killed process can be told apart and swept (lifeline.py).
-        memory = SharedMemory(create=True, size=LENGTH.size + capacity, name=segment_name())
-        return cls(memory, ctx.Semaphore(1), ctx.Semaphore(0))
+        memory = SharedMemory(create=True, size=ring_bytes(capacity), name=segment_name())
+        return cls(memory, ctx.Semaphore(slot_count(capacity)), ctx.Semaphore(0))
 
     def __reduce__(self):
-        return _attach, (self.memory.name, self.empty, self.full)
+        return _attach, (self.memory.name, self.free, self.filled)
 
 
-def _attach(name: str, empty, full) -> Slot:
+def _attach(name: str, free, filled) -> Ring:
     # In a spawn or forkserver child. Attaching registers the segment with the resource tracker
     # again, but the child shares the parent's tracker, which keeps a set of names: the parent's
     # unlink unregisters it once for both. (Unregistering here, the usual advice for unrelated
     # processes, would make that later unregister fail inside the tracker.)
-    return Slot(SharedMemory(name=name), empty, full)
+    return Ring(SharedMemory(name=name), free, filled)
 
 
 class SharedMemoryEndpoint:
-    def __init__(self, outgoing: Slot, incoming: Slot, capacity: int, owner=False, process=None):
+    def __init__(self, outgoing: Ring, incoming: Ring, capacity: int, receive: str, owner=False):
         self.outgoing, self.incoming, self.capacity = outgoing, incoming, capacity
-        self.owner, self.process = owner, process  # the owner (the parent) unlinks the segments
-        self.send = _sender(outgoing, capacity)
-        self.recv = _receiver(incoming, capacity)
+        self.receive, self.process = receive, None
+        self.owner = owner  # the owner (the parent) unlinks the segments
+        self.send = ring_sender(outgoing.memory.buf, capacity, outgoing.free, outgoing.filled)
+        self.recv = ring_receiver(
+            incoming.memory.buf, capacity, incoming.free, incoming.filled, receive
+        )
+        self.metadata = {"ring_slots": slot_count(capacity)}
 
     def close(self) -> None:
         if self.process is not None:
             stop_process(self.process)
             self.process = None
-        for slot in (self.outgoing, self.incoming):
+        release(self.send, self.recv)
+        self.send = self.recv = None  # they hold views of the segments
+        for ring in (self.outgoing, self.incoming):
             try:
-                slot.memory.close()
+                ring.memory.close()
             except BufferError:
                 pass  # a caller still holds a received view: the mapping goes when the view does
             if self.owner:
                 try:
-                    slot.memory.unlink()
+                    ring.memory.unlink()
                 except FileNotFoundError:
                     pass  # closed before
         self.owner = False
 
     def __reduce__(self):
-        return SharedMemoryEndpoint, (self.outgoing, self.incoming, self.capacity)
-
-
-def _sender(slot: Slot, capacity: int):
-    view, pack_into = slot.memory.buf, LENGTH.pack_into
-    acquire, release = slot.empty.acquire, slot.full.release
-    start = LENGTH.size
-
-    def send(data) -> None:
-        size = len(data)
-        if size > capacity:
-            raise ValueError(f"a {size}-byte message exceeds the {capacity}-byte slot")
-        acquire()  # the reader has moved on from the previous message
-        pack_into(view, 0, size)
-        view[start : start + size] = data
-        release()
-
-    return send
-
-
-def _receiver(slot: Slot, capacity: int):
-    view, unpack_from = slot.memory.buf, LENGTH.unpack_from
-    acquire, release = slot.full.acquire, slot.empty.release
-    start = LENGTH.size
-    holding = False  # whether the previous message's slot is still lent to the caller
-
-    def recv() -> memoryview:
-        nonlocal holding
-        if holding:
-            holding = False
-            release()  # the previous view is no longer valid: the writer may overwrite it
-        acquire()
-        holding = True
-        (length,) = unpack_from(view, 0)
-        if length > capacity:
-            raise ValueError(f"corrupt slot: length {length} exceeds the capacity")
-        return view[start : start + length]
-
-    return recv
+        return SharedMemoryEndpoint, (self.outgoing, self.incoming, self.capacity, self.receive)
 
 
 def _start_resource_tracker() -> None:
@@ -124,24 +96,32 @@ def _start_resource_tracker() -> None:
 
 class SharedMemoryTransport(Transport):
     name = "shared_memory"
-    summary = "SharedMemory slot per direction + semaphores; copied in, received in place"
+    summary = "SharedMemory ring per direction + semaphores; copied in and out"
+    receive = "copy"
     in_default_matrix = False
 
     def open(self, ctx, capacity, child_cpus):
         _start_resource_tracker()
-        to_child = Slot.create(ctx, capacity)
+        to_child = Ring.create(ctx, capacity)
         try:
-            to_parent = Slot.create(ctx, capacity)
+            to_parent = Ring.create(ctx, capacity)
         except BaseException:
             to_child.memory.close()
             to_child.memory.unlink()
             raise
-        parent = SharedMemoryEndpoint(to_child, to_parent, capacity, owner=True)
+        parent = SharedMemoryEndpoint(to_child, to_parent, capacity, self.receive, owner=True)
         try:
-            parent.process = start_child(
-                ctx, SharedMemoryEndpoint(to_parent, to_child, capacity), child_cpus
-            )
+            child_side = SharedMemoryEndpoint(to_parent, to_child, capacity, self.receive)
+            parent.process = start_child(ctx, child_side, child_cpus)
+            # The child has its own now; this copy's views would keep the segments mapped.
+            release(child_side.send, child_side.recv)
         except BaseException:
             parent.close()
             raise
         return parent
+
+
+class SharedMemoryInplace(SharedMemoryTransport):
+    name = "shared_memory_inplace"
+    summary = "shared_memory read in place: recv() is a view of the slot (no copy out)"
+    receive = "view"

@@ -5,6 +5,7 @@ import sys
 
 from ipcbench.transports.base import Transport
 from ipcbench.transports.framing import FdStream
+from ipcbench.transports.os_pipe import fit_pipe_buffer
 
 
 class PopenEndpoint(FdStream):
@@ -26,6 +27,7 @@ class PopenEndpoint(FdStream):
 class SubprocessPipe(Transport):
     name = "subprocess_pipe"
     summary = "subprocess.Popen([python, -m, ipcbench.child]), framed over stdin/stdout"
+    receive = "copy"
     methods = ("exec",)
 
     def open(self, ctx, capacity, child_cpus):
@@ -33,4 +35,6 @@ class SubprocessPipe(Transport):
         if child_cpus:
             command.append("--cpus=" + ",".join(map(str, sorted(child_cpus))))
         popen = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        for pipe in (popen.stdin, popen.stdout):
+            fit_pipe_buffer(pipe.fileno(), capacity)
         return PopenEndpoint(popen, capacity)

@@ -54,6 +54,7 @@ def _accept_own(listener: socket.socket, own: tuple) -> socket.socket:
 class TcpLoopback(Transport):
     name = "tcp_loopback"
     summary = "TCP over 127.0.0.1 with TCP_NODELAY, length framing, sendall/recv_into"
+    receive = "copy"
     in_default_matrix = False
 
     def open(self, ctx, capacity, child_cpus):

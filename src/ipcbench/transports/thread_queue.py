@@ -53,6 +53,7 @@ class ThreadQueueEndpoint:
 class ThreadQueue(Transport):
     name = "thread_queue"
     summary = "two queue.Queue between two threads of one process (no IPC: the GIL's cost)"
+    receive = "reference"
     methods = ("none",)
     in_default_matrix = False
 

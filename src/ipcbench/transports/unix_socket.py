@@ -13,6 +13,7 @@ from ipcbench.transports.socket_stream import open_socket_pair
 class UnixSocket(Transport):
     name = "unix_socket"
     summary = "socket.socketpair(AF_UNIX), length framing, sendall/recv_into"
+    receive = "copy"
     in_default_matrix = False
 
     def open(self, ctx, capacity, child_cpus):

@@ -92,6 +92,7 @@ def _connect(address: str, secret: bytes) -> ZmqEndpoint:
 
 class _ZmqPair(Transport):
     in_default_matrix = False
+    receive = "copy"  # recv() is zmq's own message, which the receiver owns
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

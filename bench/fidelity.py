@@ -1,0 +1,421 @@
+"""How close are the harness's figures to what a minimal hand-written loop measures?
+
+    python bench/fidelity.py                       # every seed transport, both patterns
+    python bench/fidelity.py -t os_pipe -p stream  # a subset
+    python bench/fidelity.py --sizes 64,1MiB --values 9
+
+For each seed transport, pattern and size it times the harness's cell (ipcbench.session.Session:
+the worker's own procedure, minus pyperf's process) and, beside it in the same process, a raw
+loop: the same mechanism with nothing else, a fixed message size known to both sides (no
+framing), a preallocated receive buffer, one buffer sent over and over. Same start method
+(fork; exec for subprocess_pipe), same CPU placement (parent on the first usable CPU, child and
+helpers on the second), same timing (perf_counter around the same number of loops, found by the
+harness's calibration), values alternated harness / raw so that drift hits both alike.
+It prints harness/raw per cell (target: at most 1.10), and memcpy bandwidth measured in the same
+run, to read shared-memory streams against. No assertion: figures to read.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+from multiprocessing import get_context
+from multiprocessing.shared_memory import SharedMemory
+from time import perf_counter
+
+from ipcbench.matrix import Cell
+from ipcbench.session import Session
+from ipcbench.sizes import format_size, parse_sizes
+from ipcbench.transports import registry
+
+SEEDS = (
+    "os_pipe",
+    "mp_pipe",
+    "mp_queue",
+    "manager_queue",
+    "shared_array",
+    "shared_memory",
+    "subprocess_pipe",
+)
+ACK = b"\x06"
+SLOTS = 4  # the raw shared-memory ring, as the harness's (slot_ring.MAX_SLOTS)
+
+
+# -- raw children: echo forever (pingpong), or ack every `loops` messages (stream) -------------
+
+
+def _pin(cpus) -> None:
+    if cpus:
+        os.sched_setaffinity(0, cpus)
+
+
+def _read_exactly(readinto, view, size: int) -> None:
+    got = readinto(view)
+    while got < size:
+        more = readinto(view[got:])
+        if not more:
+            raise EOFError
+        got += more
+
+
+def pipe_child(rfd, wfd, size, pattern, loops, cpus) -> None:
+    _pin(cpus)
+    reader = open(rfd, "rb", buffering=0)
+    buffer = bytearray(size)
+    view, readinto, write = memoryview(buffer), reader.readinto, os.write
+    try:
+        while True:
+            if pattern == "pingpong":
+                _read_exactly(readinto, view, size)
+                write(wfd, buffer)
+            else:
+                for _ in range(loops):
+                    _read_exactly(readinto, view, size)
+                write(wfd, ACK)
+    except (EOFError, OSError):
+        pass
+
+
+def connection_child(connection, size, pattern, loops, cpus) -> None:
+    _pin(cpus)
+    buffer = bytearray(size)
+    recv_into, send = connection.recv_bytes_into, connection.send_bytes
+    try:
+        while True:
+            if pattern == "pingpong":
+                recv_into(buffer)
+                send(buffer)
+            else:
+                for _ in range(loops):
+                    recv_into(buffer)
+                send(ACK)
+    except (EOFError, OSError):
+        pass
+
+
+def queue_child(inbox, outbox, pattern, loops, cpus) -> None:
+    _pin(cpus)
+    get, put = inbox.get, outbox.put
+    while True:
+        if pattern == "pingpong":
+            message = get()
+            if message is None:
+                return
+            put(message)
+        else:
+            for _ in range(loops):
+                if get() is None:
+                    return
+            put(ACK)
+
+
+def ring_child(name_in, name_out, sems, size, pattern, loops, cpus) -> None:
+    _pin(cpus)
+    inbound, outbound = SharedMemory(name=name_in), SharedMemory(name=name_out)
+    recv = ring_reader(inbound.buf, size, *sems[0])
+    send = ring_writer(outbound.buf, size, *sems[1])
+    try:
+        while True:
+            if pattern == "pingpong":
+                send(recv())
+            else:
+                for _ in range(loops):
+                    recv()
+                send(ACK)
+    finally:
+        del recv, send
+        inbound.close()
+        outbound.close()
+
+
+def ring_writer(buffer, size, free, filled):
+    """The raw ring: fixed-size slots, no length field, one copy in."""
+    acquire, release, index = free.acquire, filled.release, 0
+
+    def send(data) -> None:
+        nonlocal index
+        offset = index * size
+        acquire()
+        buffer[offset : offset + len(data)] = data
+        release()
+        index = (index + 1) % SLOTS
+
+    return send
+
+
+def ring_reader(buffer, size, free, filled):
+    acquire, release, index = filled.acquire, free.release, 0
+    own = memoryview(bytearray(size))
+
+    def recv():
+        nonlocal index
+        offset = index * size
+        acquire()
+        own[:] = buffer[offset : offset + size]
+        release()
+        index = (index + 1) % SLOTS
+        return own
+
+    return recv
+
+
+SUBPROCESS_CHILD = """
+import os, sys
+size, pattern, loops = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+if len(sys.argv) > 4: os.sched_setaffinity(0, {int(sys.argv[4])})
+reader = open(0, "rb", buffering=0); buffer = bytearray(size); view = memoryview(buffer)
+def read_exactly():
+    got = reader.readinto(view)
+    while got < size:
+        more = reader.readinto(view[got:])
+        if not more: raise EOFError
+        got += more
+try:
+    while True:
+        if pattern == "pingpong":
+            read_exactly(); os.write(1, buffer)
+        else:
+            for _ in range(loops): read_exactly()
+            os.write(1, b"\\x06")
+except (EOFError, OSError):
+    pass
+"""
+
+
+# -- raw parents: one value of `loops` iterations -----------------------------------------------
+
+
+class RawLoop:
+    """The raw channel for one cell: `time(loops)` like Session.time, `close()`."""
+
+    def __init__(self, transport: str, pattern: str, size: int, loops: int, child_cpus) -> None:
+        self.pattern, self.size, self.loops = pattern, size, loops
+        self.payload = os.urandom(size)
+        self.buffer = bytearray(size)
+        self._closers = []
+        getattr(self, "_open_" + transport)(get_context("fork"), child_cpus)
+
+    def _start(self, ctx, target, *args):
+        process = ctx.Process(target=target, args=args, daemon=True)
+        process.start()
+        self._closers.append(lambda: (process.terminate(), process.join()))
+        return process
+
+    def _open_os_pipe(self, ctx, cpus) -> None:
+        to_child_r, to_child_w = os.pipe()
+        to_parent_r, to_parent_w = os.pipe()
+        for fd in (to_child_w, to_parent_w):
+            fit_pipe(fd, self.size)  # as the harness's os_pipe does
+        self._start(
+            ctx, pipe_child, to_child_r, to_parent_w, self.size, self.pattern, self.loops, cpus
+        )
+        os.close(to_child_r)
+        os.close(to_parent_w)
+        self._fd_loop(to_child_w, to_parent_r)
+
+    def _open_subprocess_pipe(self, ctx, cpus) -> None:
+        command = [sys.executable, "-c", SUBPROCESS_CHILD, str(self.size), self.pattern]
+        command += [str(self.loops)] + ([str(min(cpus))] if cpus else [])
+        popen = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        for pipe in (popen.stdin, popen.stdout):
+            fit_pipe(pipe.fileno(), self.size)  # as the harness's subprocess_pipe does
+        self._closers.append(lambda: (popen.stdin.close(), popen.stdout.close(), popen.wait()))
+        self._fd_loop(popen.stdin.fileno(), popen.stdout.fileno())
+
+    def _fd_loop(self, wfd: int, rfd: int) -> None:
+        reader = open(rfd, "rb", buffering=0, closefd=False)
+        view, readinto, write, payload = (
+            memoryview(self.buffer),
+            reader.readinto,
+            os.write,
+            self.payload,
+        )
+        size = self.size
+        ack = bytearray(1)
+
+        def pingpong(loops):
+            for _ in range(loops):
+                write(wfd, payload)
+                _read_exactly(readinto, view, size)
+
+        def stream(loops):
+            for _ in range(loops):
+                write(wfd, payload)
+            readinto(ack)
+
+        self.run = pingpong if self.pattern == "pingpong" else stream
+
+    def _open_mp_pipe(self, ctx, cpus) -> None:
+        parent, child = ctx.Pipe(duplex=True)
+        self._start(ctx, connection_child, child, self.size, self.pattern, self.loops, cpus)
+        child.close()
+        self._closers.insert(0, parent.close)
+        send, recv_into, payload, buffer = (
+            parent.send_bytes,
+            parent.recv_bytes_into,
+            self.payload,
+            self.buffer,
+        )
+
+        def pingpong(loops):
+            for _ in range(loops):
+                send(payload)
+                recv_into(buffer)
+
+        def stream(loops):
+            for _ in range(loops):
+                send(payload)
+            parent.recv_bytes()
+
+        self.run = pingpong if self.pattern == "pingpong" else stream
+
+    def _open_mp_queue(self, ctx, cpus) -> None:
+        self._queue_loop(ctx, cpus, ctx.Queue(), ctx.Queue())
+
+    def _open_manager_queue(self, ctx, cpus) -> None:
+        from ipcbench.transports.manager_queue import start_manager
+
+        manager = start_manager(ctx, cpus)  # its server on the child's CPU, as the harness's
+        self._closers.append(manager.shutdown)
+        self._queue_loop(ctx, cpus, manager.Queue(), manager.Queue())
+
+    def _queue_loop(self, ctx, cpus, to_child, to_parent) -> None:
+        self._start(ctx, queue_child, to_child, to_parent, self.pattern, self.loops, cpus)
+        self._closers.insert(0, lambda: to_child.put(None))
+        put, get, payload = to_child.put, to_parent.get, self.payload
+
+        def pingpong(loops):
+            for _ in range(loops):
+                put(payload)
+                get()
+
+        def stream(loops):
+            for _ in range(loops):
+                put(payload)
+            get()
+
+        self.run = pingpong if self.pattern == "pingpong" else stream
+
+    def _open_shared_memory(self, ctx, cpus) -> None:
+        size = self.size
+        segments = [SharedMemory(create=True, size=SLOTS * size) for _ in range(2)]
+        for segment in segments:
+            self._closers.append(lambda s=segment: (s.close(), s.unlink()))
+        sems = [(ctx.Semaphore(SLOTS), ctx.Semaphore(0)) for _ in range(2)]
+        names = [segment.name for segment in segments]
+        self._start(ctx, ring_child, names[0], names[1], sems, size, self.pattern, self.loops, cpus)
+        send = ring_writer(segments[0].buf, size, *sems[0])
+        recv = ring_reader(segments[1].buf, size, *sems[1])
+        self._closers.insert(0, lambda: self.__dict__.pop("run"))
+        payload = self.payload
+
+        def pingpong(loops):
+            for _ in range(loops):
+                send(payload)
+                recv()
+
+        def stream(loops):
+            for _ in range(loops):
+                send(payload)
+            recv()  # the ack (a slot of `size` bytes: a copy the size of a message, once)
+
+        self.run = pingpong if self.pattern == "pingpong" else stream
+
+    # A RawArray ring is the same memory and semaphores as a SharedMemory one.
+    _open_shared_array = _open_shared_memory
+
+    def time(self, loops: int) -> float:
+        start = perf_counter()
+        self.run(loops)
+        return perf_counter() - start
+
+    def close(self) -> None:
+        for close in self._closers:
+            try:
+                close()
+            except Exception:
+                pass
+
+
+def fit_pipe(fd: int, size: int) -> None:
+    from ipcbench.transports.os_pipe import fit_pipe_buffer
+
+    fit_pipe_buffer(fd, size)
+
+
+def memcpy_gbps(size: int = 1 << 20, seconds: float = 0.2) -> float:
+    source, target = memoryview(bytearray(os.urandom(size))), memoryview(bytearray(size))
+    copies, start = 0, perf_counter()
+    while perf_counter() - start < seconds:
+        for _ in range(20):
+            target[:] = source
+        copies += 20
+    return copies * size / (perf_counter() - start) / 1e9
+
+
+def measure(transport, pattern, size, values, min_time, cpus) -> tuple[float, float]:
+    """(harness median, raw median) seconds per iteration, values alternated."""
+    method = "exec" if transport == "subprocess_pipe" else "fork"
+    cell = Cell(pattern, transport, method, size, "split")
+    harness_times, raw_times = [], []
+    with Session(cell, registry()[transport]) as session:
+        loops = session.calibrate(min_time)
+        raw = RawLoop(transport, pattern, size, loops, cpus[1])
+        try:
+            raw.time(loops)  # warm-up
+            for _ in range(values):
+                harness_times.append(session.time(loops) / loops)
+                raw_times.append(raw.time(loops) / loops)
+        finally:
+            raw.close()
+    return statistics.median(harness_times), statistics.median(raw_times)
+
+
+def figure(pattern: str, size: int, seconds: float) -> str:
+    if pattern == "pingpong":
+        return f"{seconds * 1e6:9.2f} µs"
+    return f"{size / seconds / 1e9:8.2f} GB/s"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-t", "--transports", default=",".join(SEEDS))
+    parser.add_argument("-p", "--patterns", default="pingpong,stream")
+    parser.add_argument("--sizes", default="64,4KiB,64KiB,1MiB")
+    parser.add_argument("--values", type=int, default=7)
+    parser.add_argument("--min-time", type=float, default=0.02)
+    args = parser.parse_args()
+    usable = sorted(os.sched_getaffinity(0))
+    if len(usable) < 2:
+        sys.exit("fidelity needs 2 CPUs (split placement)")
+    cpus = ({usable[0]}, {usable[1]})
+    before = memcpy_gbps()
+    print(f"memcpy (1 MiB, one core): {before:.1f} GB/s")
+    print(f"{'pattern':9} {'transport':16} {'size':>6} {'harness':>12} {'raw':>12} {'ratio':>6}")
+    ratios = []
+    for pattern in args.patterns.split(","):
+        for transport in args.transports.split(","):
+            for size in parse_sizes(args.sizes):
+                # Session pins this process (the raw loop's parent too) and its child.
+                harness, raw = measure(transport, pattern, size, args.values, args.min_time, cpus)
+                ratio = harness / raw
+                ratios.append(ratio)
+                mark = "" if 0.9 <= ratio <= 1.10 else "  <-- outside 0.90..1.10"
+                print(
+                    f"{pattern:9} {transport:16} {format_size(size):>6} "
+                    f"{figure(pattern, size, harness):>12} {figure(pattern, size, raw):>12} "
+                    f"{ratio:6.2f}{mark}",
+                    flush=True,
+                )
+    after = memcpy_gbps()
+    print(f"memcpy (1 MiB, one core), again: {after:.1f} GB/s")
+    print(
+        f"harness/raw: median {statistics.median(ratios):.2f}, "
+        f"worst {max(ratios):.2f}, best {min(ratios):.2f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

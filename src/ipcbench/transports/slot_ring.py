@@ -1,0 +1,127 @@
+"""A ring of message slots in shared memory, one direction, guarded by two counting semaphores.
+
+Each slot holds a payload, its length apart at the start of the ring (so that every payload
+starts on a cache line, and a page-sized one on a page, as a raw ring's would). The writer
+waits for a free slot (`free`, starts at the
+number of slots), copies the message in and posts `filled`; the reader waits for `filled`, takes
+the message and hands the slot back. With several slots the writer fills the next slot while the
+reader still copies out the previous one: a stream does not wait for every hand-over, as it would
+through a single slot (which halved or worse what a 1 MiB stream moved).
+
+How the reader takes a message is the transport's receive mode (Transport.receive):
+    copy  copied out into the reader's own buffer, the slot handed back at once
+    view  a view of the slot itself, handed back only at the next recv() (valid until then)
+"""
+
+import struct
+
+LENGTH = struct.Struct("Q")  # native: both sides are on this machine
+# Slots start on cache-line boundaries: a writer and a reader never share a line.
+ALIGN = 64
+PAGE = 4096
+# More slots absorb more jitter; two already let writer and reader overlap. Rings of large
+# slots stay within a memory budget (per direction).
+MAX_SLOTS = 4
+MAX_RING_BYTES = 64 << 20
+
+
+def slot_stride(capacity: int) -> int:
+    return max(ALIGN, -(-capacity // ALIGN) * ALIGN)
+
+
+def slot_count(capacity: int) -> int:
+    return max(2, min(MAX_SLOTS, MAX_RING_BYTES // slot_stride(capacity)))
+
+
+def _lengths_size(capacity: int) -> int:
+    """The lengths of all slots, before the first slot: a cache line, or a page where the slots
+    are whole pages (so that they stay page-aligned)."""
+    unit = PAGE if slot_stride(capacity) % PAGE == 0 else ALIGN
+    return -(-(LENGTH.size * slot_count(capacity)) // unit) * unit
+
+
+def ring_bytes(capacity: int) -> int:
+    """How much shared memory one direction's ring needs."""
+    return _lengths_size(capacity) + slot_count(capacity) * slot_stride(capacity)
+
+
+def _lengths(buffer: memoryview, slots: int) -> memoryview:
+    """The slots' lengths as integers: an item access costs a third of a struct call."""
+    return buffer[: LENGTH.size * slots].cast("Q")
+
+
+def ring_sender(buffer: memoryview, capacity: int, free, filled):
+    """send(data) into the ring in `buffer` (a writable byte view of ring_bytes(capacity))."""
+    stride, slots = slot_stride(capacity), slot_count(capacity)
+    acquire, release, base = free.acquire, filled.release, _lengths_size(capacity)
+    lengths = _lengths(buffer, slots)
+    index = 0
+
+    def send(data) -> None:
+        nonlocal index
+        size = len(data)
+        if size > capacity:
+            raise ValueError(f"a {size}-byte message exceeds the {capacity}-byte slot")
+        offset = base + index * stride
+        acquire()  # the reader has handed this slot back
+        lengths[index] = size
+        buffer[offset : offset + size] = data
+        release()
+        index = (index + 1) % slots
+
+    send.release = lengths.release  # see release()
+    return send
+
+
+def ring_receiver(buffer: memoryview, capacity: int, free, filled, receive: str = "copy"):
+    """recv() from the ring in `buffer`, in the receive mode `receive` (copy or view)."""
+    stride, slots = slot_stride(capacity), slot_count(capacity)
+    acquire, release, base = filled.acquire, free.release, _lengths_size(capacity)
+    lengths = _lengths(buffer, slots)
+    own = memoryview(bytearray(capacity)) if receive == "copy" else None
+    index = 0
+    holding = False  # view mode: whether the previous message's slot is still lent out
+
+    # take() is written out in both: a call per message costs what a small stream measures.
+    message = own[:0] if own is not None else None
+
+    def recv_copy() -> memoryview:
+        nonlocal index, message
+        acquire()
+        length = lengths[index]
+        offset = base + index * stride
+        index = (index + 1) % slots
+        if length > capacity:
+            raise ValueError(f"corrupt slot: length {length} exceeds the capacity")
+        if length != len(message):  # the payloads of a timed loop all have one length
+            message = own[:length]
+        message[:] = buffer[offset : offset + length]
+        release()
+        return message
+
+    def recv_view() -> memoryview:
+        nonlocal index, holding
+        if holding:
+            holding = False
+            release()  # the previous view is no longer valid: the writer may reuse its slot
+        acquire()
+        length = lengths[index]
+        offset = base + index * stride
+        index = (index + 1) % slots
+        if length > capacity:
+            raise ValueError(f"corrupt slot: length {length} exceeds the capacity")
+        holding = True
+        return buffer[offset : offset + length]
+
+    recv = recv_copy if receive == "copy" else recv_view
+    recv.release = lengths.release  # see release()
+    return recv
+
+
+def release(*calls) -> None:
+    """Let the shared memory go: a view derived from it, even one held on in a closure that
+    someone else still references (a Channel), would keep the segment mapped. After this, the
+    calls fail (ValueError) instead of touching memory that is gone."""
+    for call in calls:
+        if call is not None:
+            call.release()
