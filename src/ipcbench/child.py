@@ -298,11 +298,16 @@ def _die_with_parent() -> None:
     if not sys.platform.startswith("linux"):
         return
     PR_SET_PDEATHSIG = 1
+    parent = os.getppid()
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
-        pass
+        return
+    # A parent that died before the signal was armed sends none: this process was already
+    # handed to init (or a subreaper), so its parent changed. Nothing is left to serve.
+    if os.getppid() != parent or parent == 1:
+        os._exit(1)
 
 
 def main(argv=None) -> int:
