@@ -85,7 +85,7 @@ def test_show_old_patterns_keeps_its_columns(small_result):
     assert lines[2].split()[:6] == ["pattern", "transport", "method", "size", "placement", "kind"]
     # The figure, its interval over workers, an `!` column only where a cell is unstable.
     assert [h for h in lines[2].split()[6:] if h != "!"] == [
-        "median", "95%", "interval", "workers", "CPU", "µs/msg", "n",
+        "median", "95%", "interval", "workers", "CPU", "µs/msg", "receive", "n",
     ]  # fmt: skip
     assert "  pingpong: round-trip latency in µs (lower is better)" in lines
     assert "  stream: throughput in MB/s = 10^6 bytes/s (higher is better)" in lines

@@ -369,8 +369,8 @@ def _legend_text(min_effect: float) -> str:
 
 
 CPU_LEGEND = (
-    "; CPU µs/msg = CPU time (user + system) of parent and child per round trip or message "
-    "(pingpong, stream), beside the median, not part of the ratio"
+    "; CPU µs/msg = CPU time (user + system) of parent, child and helpers per round trip or "
+    "message (pingpong, stream), beside the median, not part of the ratio"
 )
 
 

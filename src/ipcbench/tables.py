@@ -215,7 +215,8 @@ def _cell_table(frame) -> list[str]:
     flagged = any(r.unstable for r in rows)
     headers = ["pattern", "transport", "method", "size", "placement", "kind", *axes]
     headers += ["median", "95% interval", *(["!"] if flagged else []), "workers", "CPU µs/msg"]
-    headers += (["detail"] if any(details) else []) + ["n"]
+    receive = "receive" in frame.columns and any(not missing(r.receive) for r in rows)
+    headers += (["detail"] if any(details) else []) + (["receive"] if receive else []) + ["n"]
     table = []
     for row, extra in zip(rows, details, strict=True):
         shown_axes = [
@@ -229,7 +230,9 @@ def _cell_table(frame) -> list[str]:
         cells.append(format_interval(row.pattern, row.size_bytes, row.ci_low, row.ci_high))
         cells += ["!" if row.unstable else ""] if flagged else []
         cells += [str(row.workers), _cpu(row.cpu_us_per_message)]
-        table.append(cells + ([extra] if any(details) else []) + [str(row.n)])
+        cells += [extra] if any(details) else []
+        cells += [row.receive if not missing(row.receive) else "-"] if receive else []
+        table.append(cells + [str(row.n)])
     numeric = 6 + len(axes)
     right = set(range(numeric, numeric + 4 + flagged)) | {len(headers) - 1}
     lines = [render(headers, table, right=right)]
