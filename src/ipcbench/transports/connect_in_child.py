@@ -6,8 +6,9 @@ the child must connect by address once it runs. Under fork no hook runs in the c
 of the endpoint's calls; only the connecting function and its arguments travel to the child.
 """
 
-# The calls child.serve looks up; the object ones exist only where the real endpoint has them.
-CALLS = ("send", "recv", "send_object", "recv_object")
+# The calls child.serve looks up; the object ones and fixed_calls (unframed messages of a known
+# size) exist only where the real endpoint has them, and then the parent's side uses them too.
+CALLS = ("send", "recv", "send_object", "recv_object", "fixed_calls")
 
 
 class ConnectInChild:
