@@ -180,8 +180,9 @@ def test_zmq_peer_that_comes_after_the_child_is_ignored(name, marker):
         channel = make_channel(endpoint, "pickle", 256)
         endpoint.send(b"pingpong 3 objects")
         for _ in range(3):  # only the child's echoes arrive, never the stranger's pickles
-            channel.send(channel.payload)
-            assert channel.recv() == channel.payload
+            message = channel.payload(1)  # message 1 of the channel, stamped 1
+            channel.send(message)
+            assert channel.recv() == message
         endpoint.send(b"exit")
     finally:
         late.kill()
@@ -199,8 +200,9 @@ def test_zmq_channel_with_the_handshake_carries_pickles(name):
     try:
         channel = make_channel(endpoint, "pickle", 256)
         endpoint.send(b"pingpong 1 objects")
-        channel.send(channel.payload)
-        assert channel.recv() == channel.payload
+        message = channel.payload(1)  # message 1 of the channel, stamped 1
+        channel.send(message)
+        assert channel.recv() == message
         endpoint.send(b"exit")
     finally:
         endpoint.close()
