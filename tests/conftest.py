@@ -66,7 +66,7 @@ def patterns_result(tmp_path_factory) -> Path:
         "-p",
         "startup,fanin,pool,counter",
         "-t",
-        "process,os_pipe,mp_queue,apply,map,value_lock,unlocked",
+        "process,mp_pool,os_pipe,mp_queue,apply,map,value_lock,unlocked",
         "-m",
         "fork",
         "-s",

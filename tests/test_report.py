@@ -169,6 +169,17 @@ def test_pattern_sections_and_their_figures(patterns_report, patterns_result):
     assert {"processes", "chunksize", "per second"} <= set(headers)
 
 
+def test_pool_start_ups_have_a_line_per_pool_size(patterns_report):
+    rows = _cells_of(_section(patterns_report, "startup"), "startup-table")
+    pools = [row for row in rows if row[0].startswith("mp_pool of ")]
+    assert [(row[0], row[1]) for row in pools] == [
+        ("mp_pool of 1: create, first result, shut down", "fork"),
+        ("mp_pool of 2: create, first result, shut down", "fork"),
+    ]
+    # Each against fork's pool of its own size (and not a whole column of them).
+    assert all(re.fullmatch(r"1(\.0+)?×", row[5]) for row in pools), pools
+
+
 def test_startup_sentence_quotes_the_measured_ratios(patterns_report, patterns_result):
     frame = load_results([patterns_result])
     bare = frame[(frame.pattern == "startup") & (frame.transport == "process")]

@@ -27,7 +27,8 @@ IN_PROCESS_TRANSPORTS = ("null", "thread_queue")
 # Patterns whose cells answer "which way is fastest": the counter's fastest variant is the wrong
 # one (it loses updates) and the bare process is no transport; both have sections of their own.
 ANSWER_PATTERNS = ("pingpong", "stream", "startup", "fanin", "pool")
-BARE_PROCESS = "process"
+# startup's variants that start processes without a channel: not ways of moving data, not ranked
+NOT_TRANSPORTS = ("process", "mp_pool", "executor")
 ROLE_TITLES = {"copy": "", "in-place": "in-place (receive view)"}
 
 
@@ -100,7 +101,7 @@ def answer_rows(frame, labels: list[str]) -> list[dict]:
     from ipcbench.matrix import PATTERNS, PLACEMENTS
 
     frame = frame[
-        frame["pattern"].isin(ANSWER_PATTERNS) & (frame["transport"] != BARE_PROCESS)
+        frame["pattern"].isin(ANSWER_PATTERNS) & ~frame["transport"].isin(NOT_TRANSPORTS)
     ].assign(role=lambda f: roles(f))
     rankings = []
     axes = ["machine", "pattern", "size_bytes", "kind", "placement"]

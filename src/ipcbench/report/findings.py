@@ -13,6 +13,7 @@ from ipcbench.sizes import format_size
 from ipcbench.tables import count, milliseconds, missing, number
 
 BARE_PROCESS = "process"  # startup's variant: a do-nothing process, no transport
+POOL_STARTUPS = ("mp_pool", "executor")  # startup's variants: a pool of P processes
 LOCKLESS = "unlocked"  # counter's variant that is expected to lose updates
 
 
@@ -70,26 +71,37 @@ def startup_table(frame) -> Table | None:
         ],
         right={2, 3, 4, 5},
     )
-    fork = cells[cells["method"] == "fork"].set_index("transport")["median"]
+    # Pools start P processes: each (variant, P) is its own line, set against fork's.
+    fork = {
+        (row.transport, row.procs): row.median
+        for row in cells[cells["method"] == "fork"].itertuples()
+    }
     rows = sorted(
         cells.itertuples(),
-        key=lambda r: (r.transport != BARE_PROCESS, r.transport, _method_order(r.method)),
+        key=lambda r: (r.transport != BARE_PROCESS, r.transport, r.procs, _method_order(r.method)),
     )
     for row in rows:
         first = row.first_message_us
+        base = fork.get((row.transport, row.procs))
         table.add(
             [
-                "a do-nothing process (create, start, join)"
-                if row.transport == BARE_PROCESS
-                else f"{row.transport}: open, first reply, close ({row.size})",
+                _what_starts(row),
                 row.method,
                 number(row.median * 1e3),
                 number(row.mad * 1e3),
                 "—" if missing(first) else number(first / 1e3),
-                _ratio(row.median / fork[row.transport]) if row.transport in fork else "—",
+                "—" if base is None else _ratio(row.median / base),
             ]
         )
     return table
+
+
+def _what_starts(row) -> str:
+    if row.transport == BARE_PROCESS:
+        return "a do-nothing process (create, start, join)"
+    if row.transport in POOL_STARTUPS:
+        return f"{row.transport} of {row.procs}: create, first result, shut down"
+    return f"{row.transport}: open, first reply, close ({row.size})"
 
 
 def startup_finding(frame) -> str | None:
