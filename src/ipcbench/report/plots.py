@@ -537,7 +537,7 @@ def _ratio_colorbar(figure: Figure, image, axes, label: str) -> None:
 
 
 def _mark(verdict: str | None) -> str:
-    return {"slower": "*", "faster": "*", "n/a": "?", "too few runs": "?"}.get(verdict, "")
+    return {"slower": "*", "faster": "*", "too few runs": "?"}.get(verdict, "")
 
 
 def _cells(grid):
