@@ -1,6 +1,12 @@
-"""Shared fixtures: real `python -m ipcbench` runs, and the check that nothing is left behind."""
+"""Shared fixtures and helpers: real `python -m ipcbench` runs, the check that nothing is left
+behind, and what several test modules use (children, shared memory, plug-ins, interrupted runs).
+Test modules import helpers from here or from results_helpers.py, never from one another."""
 
+import gc
+import multiprocessing.forkserver
+import multiprocessing.resource_tracker
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -9,6 +15,8 @@ from pathlib import Path
 
 import psutil
 import pytest
+
+from ipcbench import results
 
 SHM = Path("/dev/shm")
 
@@ -143,3 +151,107 @@ def leaves_nothing_behind():
     assert not leftovers, f"processes left behind: {described}"
     left = {name for name in _shm_entries() - shm_before if _left_by_us(name)}
     assert left == set(), f"shared memory left in /dev/shm: {sorted(left)}"
+
+
+# -- helpers the test modules share ----------------------------------------------------------
+
+PLUGINS = Path(__file__).resolve().parent / "plugins"
+
+
+def with_plugins() -> dict:
+    """An environment whose Python finds the deliberately broken transports' entry points."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGINS), env.get("PYTHONPATH")]))
+    return env
+
+
+def infrastructure(process: psutil.Process) -> bool:
+    """multiprocessing's per-process helpers (forkserver, resource tracker) outlive channels."""
+    command = " ".join(process.cmdline())
+    return "forkserver" in command or "resource_tracker" in command
+
+
+def new_shm_entries(before: set[str]) -> set[str]:
+    """Segments this process created since `before` that are still there once garbage is
+    collected. Only names carrying this process's pid (lifeline.segment_name) count: another run
+    on the machine may create and remove segments at any time."""
+    mine = f"ipcbench-{os.getpid()}-"
+    deadline = time.monotonic() + 5
+    while True:
+        gc.collect()  # named semaphores are unlinked when their last reference goes
+        left = {name for name in set(os.listdir("/dev/shm")) - before if name.startswith(mine)}
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
+
+
+def timed_within_wall(time_loops, *args) -> float:
+    """Run a timed loop; its figure must be positive and no longer than the call itself took.
+
+    A loop that timed the wrong span (set-up included, a stale start) or returned another unit
+    (ns, a count) falls outside the wall time measured around it.
+    """
+    start = time.perf_counter()
+    elapsed = time_loops(*args)
+    wall = time.perf_counter() - start
+    assert isinstance(elapsed, float) and 0 < elapsed <= wall, (elapsed, wall)
+    return elapsed
+
+
+def live_children() -> list[psutil.Process]:
+    children = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and not infrastructure(child):
+                children.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return children
+
+
+@pytest.fixture(scope="module")
+def stop_multiprocessing_helpers():
+    """For modules that start children in-process: stop multiprocessing's helpers after them."""
+    yield
+    # These private helpers are the documented way CPython's own tests stop them.
+    multiprocessing.forkserver._forkserver._stop()
+    multiprocessing.resource_tracker._resource_tracker._stop()
+
+
+def _cells(result: results.ResultFile) -> int:
+    return len(result.benchmarks)
+
+
+def interrupt_after_cells(
+    command: list[str], output: Path, cells: int, signal_number, measure=_cells
+):
+    """Run `command`, signal its process group once `output` holds `cells` cells (or
+    `measure(result)` reaches `cells`), let it end.
+
+    Returns (exit status, stderr, session id): the session holds every process of the run.
+    """
+    # A session of its own: the signal goes to the whole process group, as Ctrl-C does.
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        _wait_for_cells(output, cells, measure)
+        os.killpg(process.pid, signal_number)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return process.returncode, stderr, process.pid
+
+
+def _wait_for_cells(path: Path, count: int, measure=_cells, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if measure(results.load(path)) >= count:
+                return
+        except results.ResultFileError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{path} never had {count} cells")

@@ -3,14 +3,10 @@
 Each test talks to a real child process through the transport's own endpoint.
 """
 
-import gc
-import multiprocessing.forkserver
-import multiprocessing.resource_tracker
 import os
-import time
 
-import psutil
 import pytest
+from conftest import live_children, new_shm_entries, timed_within_wall
 
 from ipcbench.matrix import Cell
 from ipcbench.patterns import DataError, pingpong, stream, verify
@@ -25,57 +21,7 @@ CASES = [(t.name, method) for t in REGISTRY for method in t.methods if not t.una
 SIZES = (1, 1000, 65537, (1 << 20) + 7)
 CAPACITY = max(SIZES)
 
-
-def infrastructure(process: psutil.Process) -> bool:
-    """multiprocessing's per-process helpers (forkserver, resource tracker) outlive channels."""
-    command = " ".join(process.cmdline())
-    return "forkserver" in command or "resource_tracker" in command
-
-
-def new_shm_entries(before: set[str]) -> set[str]:
-    """Segments this process created since `before` that are still there once garbage is
-    collected. Only names carrying this process's pid (lifeline.segment_name) count: another run
-    on the machine may create and remove segments at any time."""
-    mine = f"ipcbench-{os.getpid()}-"
-    deadline = time.monotonic() + 5
-    while True:
-        gc.collect()  # named semaphores are unlinked when their last reference goes
-        left = {name for name in set(os.listdir("/dev/shm")) - before if name.startswith(mine)}
-        if not left or time.monotonic() > deadline:
-            return left
-        time.sleep(0.05)
-
-
-def timed_within_wall(time_loops, *args) -> float:
-    """Run a timed loop; its figure must be positive and no longer than the call itself took.
-
-    A loop that timed the wrong span (set-up included, a stale start) or returned another unit
-    (ns, a count) falls outside the wall time measured around it.
-    """
-    start = time.perf_counter()
-    elapsed = time_loops(*args)
-    wall = time.perf_counter() - start
-    assert isinstance(elapsed, float) and 0 < elapsed <= wall, (elapsed, wall)
-    return elapsed
-
-
-def live_children() -> list[psutil.Process]:
-    children = []
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if child.status() != psutil.STATUS_ZOMBIE and not infrastructure(child):
-                children.append(child)
-        except psutil.NoSuchProcess:
-            pass
-    return children
-
-
-@pytest.fixture(scope="module", autouse=True)
-def stop_multiprocessing_helpers():
-    yield
-    # These private helpers are the documented way CPython's own tests stop them.
-    multiprocessing.forkserver._forkserver._stop()
-    multiprocessing.resource_tracker._resource_tracker._stop()
+pytestmark = pytest.mark.usefixtures("stop_multiprocessing_helpers")
 
 
 @pytest.mark.parametrize(("name", "method"), CASES, ids=[f"{n}-{m}" for n, m in CASES])

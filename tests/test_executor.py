@@ -5,11 +5,7 @@ import os
 import time
 
 import pytest
-from test_contract import (
-    live_children,
-    new_shm_entries,
-    stop_multiprocessing_helpers,  # noqa: F401  (a module fixture)
-)
+from conftest import live_children, new_shm_entries
 
 from ipcbench.executor import ExecutorBench
 from ipcbench.matrix import MP_METHODS, Cell, Selection, build_cells
@@ -20,6 +16,8 @@ from ipcbench.transports import registry
 
 CPUS = len(os.sched_getaffinity(0))
 PLACEMENT = "split" if CPUS > 1 else "same"
+
+pytestmark = pytest.mark.usefixtures("stop_multiprocessing_helpers")
 
 
 def cell(pattern, subject, method, size=64, procs=1, chunksize=1):

@@ -11,10 +11,9 @@ import secrets
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, with_plugins
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_run_cli import with_plugins
 
 from ipcbench import results
 from ipcbench.session import start_context

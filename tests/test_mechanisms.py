@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from test_contract import live_children, new_shm_entries
+from conftest import live_children, new_shm_entries
 
 from ipcbench.matrix import Selection, build_cells
 from ipcbench.patterns import pingpong, verify

@@ -5,8 +5,7 @@ import sys
 from collections import defaultdict
 
 import pytest
-from conftest import run_cli
-from test_run_cli import interrupt_after_cells
+from conftest import interrupt_after_cells, run_cli
 
 from ipcbench import results
 

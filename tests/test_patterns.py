@@ -13,15 +13,13 @@ import time
 
 import psutil
 import pytest
-from conftest import run_cli
-from test_contract import (
-    REGISTRY,
+from conftest import (
+    interrupt_after_cells,
     live_children,
     new_shm_entries,
-    stop_multiprocessing_helpers,  # noqa: F401  (a module fixture)
+    run_cli,
     timed_within_wall,
 )
-from test_run_cli import interrupt_after_cells
 
 from ipcbench import results
 from ipcbench.counter import CounterBench, increment
@@ -30,10 +28,14 @@ from ipcbench.matrix import MP_METHODS, PATTERN_SPECS, Cell
 from ipcbench.patterns import DataError
 from ipcbench.pool import PoolBench
 from ipcbench.startup import ChannelStartup, ProcessStartup
+from ipcbench.transports import registry
 from ipcbench.transports.os_pipe import OsPipe
 
+REGISTRY = registry()
 CPUS = len(os.sched_getaffinity(0))
 PLACEMENT = "split" if CPUS > 1 else "same"
+
+pytestmark = pytest.mark.usefixtures("stop_multiprocessing_helpers")
 
 
 def cell(pattern, subject, method, size=64, procs=1, chunksize=1):

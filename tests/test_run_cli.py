@@ -11,20 +11,12 @@ from pathlib import Path
 import psutil
 import pyperf
 import pytest
-from conftest import run_cli
+from conftest import interrupt_after_cells, run_cli, with_plugins
 
 from ipcbench import results
 from ipcbench.runner import PROFILES
 
 ROOT = Path(__file__).resolve().parent.parent
-PLUGINS = Path(__file__).resolve().parent / "plugins"
-
-
-def with_plugins() -> dict:
-    """An environment whose Python finds the deliberately broken transports' entry points."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGINS), env.get("PYTHONPATH")]))
-    return env
 
 
 def test_run_writes_a_real_pyperf_suite(small_result):
@@ -128,45 +120,6 @@ def test_suite_file_and_flags_that_override_it(tmp_path):
     assert sorted(result.planned) == sorted(
         f"{p}/null/none/{s}/split" for p in ("pingpong", "stream") for s in ("64B", "64KiB")
     )
-
-
-def _cells(result: results.ResultFile) -> int:
-    return len(result.benchmarks)
-
-
-def interrupt_after_cells(
-    command: list[str], output: Path, cells: int, signal_number, measure=_cells
-):
-    """Run `command`, signal its process group once `output` holds `cells` cells (or
-    `measure(result)` reaches `cells`), let it end.
-
-    Returns (exit status, stderr, session id): the session holds every process of the run.
-    """
-    # A session of its own: the signal goes to the whole process group, as Ctrl-C does.
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
-    try:
-        _wait_for_cells(output, cells, measure)
-        os.killpg(process.pid, signal_number)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    return process.returncode, stderr, process.pid
-
-
-def _wait_for_cells(path: Path, count: int, measure=_cells, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if measure(results.load(path)) >= count:
-                return
-        except results.ResultFileError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{path} never had {count} cells")
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])

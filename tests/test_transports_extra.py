@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pyperf
 import pytest
-from conftest import run_cli
-from test_contract import live_children, new_shm_entries
+from conftest import live_children, new_shm_entries, run_cli
 
 from ipcbench.patterns import verify
 from ipcbench.session import start_context
