@@ -5,7 +5,8 @@ Errors a user can cause end as one line on stderr and exit status 2.
 
 import sys
 
-from ipcbench.errors import OneLineParser, UsageError
+from ipcbench.arguments import OneLineParser
+from ipcbench.errors import UsageError
 
 VERBS = {
     "list": "transports, start methods, patterns, default sizes",
@@ -22,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         return _dispatch(argv)
-    except UsageError as error:
+    except UsageError as error:  # every error a user can cause (see errors.py)
         return _fail(str(error))
     except BrokenPipeError:
         # `ipcbench show ... | head`: the reader left; silence the flush at exit too.
@@ -32,14 +33,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130  # Ctrl-C before any work began (a run handles it itself): nothing to report
-    except Exception as error:
-        from ipcbench.matrix import SelectionError
-        from ipcbench.results import ResultFileError
-        from ipcbench.transports import RegistryError
-
-        if isinstance(error, SelectionError | ResultFileError | RegistryError):
-            return _fail(str(error))
-        raise
 
 
 def _positive_seconds(text: str) -> float:

@@ -5,6 +5,8 @@ checks, so no file can start more processes or use more memory than the command 
 Each refusal names the limit and, where a flag raises it, the flag.
 """
 
+from ipcbench.errors import UsageError
+
 # The biggest committed suite has 840 cells; a typo in a sweep (1024 procs x 1024 chunksizes)
 # would otherwise plan a million.
 DEFAULT_MAX_CELLS = 5000
@@ -19,7 +21,7 @@ PICKLE_FACTOR = 4
 MEMORY_SHARE = 0.5
 
 
-class LimitError(ValueError):
+class LimitError(UsageError, ValueError):
     """A request beyond a limit; the message names the limit and how to raise it if one can."""
 
 

@@ -7,6 +7,7 @@ runs the cell at its `--worker-task` index, so it must not depend on anything bu
 from dataclasses import dataclass, field
 
 from ipcbench import limits
+from ipcbench.errors import UsageError, did_you_mean
 from ipcbench.payloads import KINDS
 from ipcbench.sizes import MAX_SIZE, format_size, parse_size
 from ipcbench.transports.base import MP_METHODS
@@ -118,7 +119,7 @@ DEFAULT_PATTERNS = ("pingpong", "stream")
 VARIANTS = {v.name: v for p in PATTERN_SPECS.values() for v in p.variants}
 
 
-class SelectionError(ValueError):
+class SelectionError(UsageError, ValueError):
     """The user's selection is invalid or yields no cell; the message says why."""
 
 
@@ -355,8 +356,10 @@ def _subject_names(selection: Selection, registry) -> tuple[str, ...]:
     unknown = [n for n in selection.transports if n not in registry and n not in VARIANTS]
     if unknown:
         raise SelectionError(
-            f"unknown transport {', '.join(unknown)} (known: {', '.join(registry.names())}, "
-            f"all; variants of startup/pool/counter: {', '.join(VARIANTS)})"
+            f"unknown transport {', '.join(unknown)}"
+            f"{did_you_mean(unknown, [*registry.names(), *VARIANTS])} (known: "
+            f"{', '.join(registry.names())}, all; variants of startup/pool/counter: "
+            f"{', '.join(VARIANTS)})"
         )
     for name in selection.transports:
         if name in registry:
@@ -369,7 +372,10 @@ def _subject_names(selection: Selection, registry) -> tuple[str, ...]:
 def _check_known(axis: str, values, known) -> None:
     unknown = [value for value in values if value not in known]
     if unknown:
-        raise SelectionError(f"unknown {axis} {', '.join(unknown)} (known: {', '.join(known)})")
+        raise SelectionError(
+            f"unknown {axis} {', '.join(unknown)}{did_you_mean(unknown, known)} "
+            f"(known: {', '.join(known)})"
+        )
 
 
 def _skip_notes(selection: Selection, names, registry) -> list[str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ipcbench import SCHEMA_VERSION, __version__
+from ipcbench.errors import UsageError
 from ipcbench.output import write_atomically
 
 SECTION = "ipcbench"
@@ -45,7 +46,7 @@ if TYPE_CHECKING:  # pandas is imported lazily: benchmark workers must not pay f
     import pandas
 
 
-class ResultFileError(Exception):
+class ResultFileError(UsageError):
     """A result file that cannot be used; the message names the file and what is wrong."""
 
 

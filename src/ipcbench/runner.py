@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ipcbench import limits, matrix, results
-from ipcbench.errors import OneLineParser, UsageError
+from ipcbench.arguments import OneLineParser
+from ipcbench.errors import UsageError
 from ipcbench.manager import Plan, run_passes, save, workers_done
 from ipcbench.matrix import Selection
 from ipcbench.sizes import parse_sizes

@@ -3,6 +3,7 @@
 
 import importlib
 
+from ipcbench.errors import UsageError
 from ipcbench.transports.base import Transport
 
 ENTRY_POINT_GROUP = "ipcbench.transports"
@@ -44,7 +45,7 @@ def builtin() -> tuple[type[Transport], ...]:
     )
 
 
-class RegistryError(Exception):
+class RegistryError(UsageError):
     """A third-party entry point is broken; the message names it."""
 
 
