@@ -24,7 +24,7 @@ from multiprocessing import get_context
 from multiprocessing.shared_memory import SharedMemory
 from time import perf_counter
 
-from ipcbench.matrix import Cell
+from ipcbench.cell import Cell
 from ipcbench.session import Session
 from ipcbench.sizes import format_size, parse_sizes
 from ipcbench.transports import registry

@@ -122,7 +122,7 @@ def synthetic_file(path: Path, cells: dict, conditions: dict | None = None, **ex
     import pyperf
 
     from ipcbench import results
-    from ipcbench.matrix import Cell
+    from ipcbench.cell import Cell
 
     benchmarks = []
     for name, medians in cells.items():
@@ -164,7 +164,7 @@ def synthetic_values_file(path: Path, workers_by_cell: dict[str, list[list[float
     import pyperf
 
     from ipcbench import results
-    from ipcbench.matrix import Cell
+    from ipcbench.cell import Cell
 
     benchmarks = []
     for name, workers in workers_by_cell.items():

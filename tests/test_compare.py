@@ -19,7 +19,7 @@ from results_helpers import (
 )
 
 from ipcbench import load_results
-from ipcbench.matrix import Cell
+from ipcbench.cell import Cell
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import os
 import pytest
 from conftest import live_children, new_shm_entries, timed_within_wall
 
-from ipcbench.matrix import Cell
+from ipcbench.cell import Cell
 from ipcbench.patterns import DataError, pingpong, stream, verify
 from ipcbench.payloads import make_channel
 from ipcbench.session import Session, start_context

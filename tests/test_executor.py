@@ -7,12 +7,14 @@ import time
 import pytest
 from conftest import live_children, new_shm_entries
 
+from ipcbench.cell import Cell
 from ipcbench.executor import ExecutorBench
-from ipcbench.matrix import MP_METHODS, Cell, Selection, build_cells
+from ipcbench.matrix import Selection, build_cells
 from ipcbench.patterns import DataError
 from ipcbench.pool_startup import PoolStartup
 from ipcbench.session import open_bench
 from ipcbench.transports import registry
+from ipcbench.transports.base import MP_METHODS
 
 CPUS = len(os.sched_getaffinity(0))
 PLACEMENT = "split" if CPUS > 1 else "same"

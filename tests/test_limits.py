@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from ipcbench import limits
-from ipcbench.matrix import Cell
+from ipcbench.cell import Cell
 
 
 def cli(*args):

@@ -1,6 +1,7 @@
 import pytest
 
-from ipcbench.matrix import Cell, Selection, SelectionError, build_cells
+from ipcbench.cell import Cell
+from ipcbench.matrix import Selection, SelectionError, build_cells
 from ipcbench.transports import registry
 
 REGISTRY = registry(with_plugins=False)

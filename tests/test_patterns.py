@@ -22,13 +22,15 @@ from conftest import (
 )
 
 from ipcbench import results
+from ipcbench.cell import Cell
 from ipcbench.counter import CounterBench, increment
 from ipcbench.fanin import FanIn
-from ipcbench.matrix import MP_METHODS, PATTERN_SPECS, Cell
+from ipcbench.matrix import PATTERN_SPECS
 from ipcbench.patterns import DataError
 from ipcbench.pool import PoolBench
 from ipcbench.startup import ChannelStartup, ProcessStartup
 from ipcbench.transports import registry
+from ipcbench.transports.base import MP_METHODS
 from ipcbench.transports.os_pipe import OsPipe
 
 REGISTRY = registry()

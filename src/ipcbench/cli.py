@@ -215,14 +215,13 @@ def _add_export_arguments(parser) -> None:
 def _list() -> int:
     import os
 
+    from ipcbench.cell import METHODS, PLACEMENTS
     from ipcbench.matrix import (
         DEFAULT_CHUNKSIZES,
         DEFAULT_PATTERNS,
         DEFAULT_PROCS,
         DEFAULT_SIZES,
-        METHODS,
         PATTERN_SPECS,
-        PLACEMENTS,
         default_placements,
     )
     from ipcbench.sizes import format_size

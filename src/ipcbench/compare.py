@@ -302,7 +302,7 @@ def _geomeans(cells: list[CellComparison], files: int) -> dict[str, list]:
 
 
 def _cell_name(key: tuple) -> str:
-    from ipcbench.matrix import Cell
+    from ipcbench.cell import Cell
 
     return Cell(*key).name
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ipcbench import conditions, results
+from ipcbench.cell import Cell
 from ipcbench.errors import UsageError
-from ipcbench.matrix import Cell
 from ipcbench.progress import Progress
 from ipcbench.stopping import ManagerStop, held
 from ipcbench.worker import Job

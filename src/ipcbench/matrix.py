@@ -7,13 +7,12 @@ runs the cell at its `--worker-task` index, so it must not depend on anything bu
 from dataclasses import dataclass, field
 
 from ipcbench import limits
+from ipcbench.cell import METHODS, PLACEMENTS, Cell
 from ipcbench.errors import UsageError, did_you_mean
 from ipcbench.payloads import KINDS
-from ipcbench.sizes import MAX_SIZE, format_size, parse_size
+from ipcbench.sizes import MAX_SIZE, format_size
 from ipcbench.transports.base import MP_METHODS
 
-METHODS = ("fork", "spawn", "forkserver", "exec", "none")
-PLACEMENTS = ("split", "same", "free")
 DEFAULT_SIZES = (64, 4 << 10, 64 << 10, 1 << 20)
 DEFAULT_PROCS = (1, 2, 4)
 DEFAULT_CHUNKSIZES = (1, 16)
@@ -121,68 +120,6 @@ VARIANTS = {v.name: v for p in PATTERN_SPECS.values() for v in p.variants}
 
 class SelectionError(UsageError, ValueError):
     """The user's selection is invalid or yields no cell; the message says why."""
-
-
-@dataclass(frozen=True, order=True)
-class Cell:
-    """One benchmark: its name joins the axes in a fixed order; new axes are appended.
-
-    An appended axis at its default value is left out of the name, so names written before the
-    axis existed (`pingpong/os_pipe/spawn/64KiB/split`) still mean the same cell. `transport` is
-    the transport measured, or the pattern's variant (`pool/map/...`, `startup/process/...`).
-    Size 0 means the pattern carries no payload (a counter, a do-nothing process).
-    """
-
-    pattern: str
-    transport: str
-    method: str
-    size: int
-    placement: str
-    kind: str = "bytes"
-    procs: int = 1  # processes: fanin producers, pool workers, counter incrementers
-    chunksize: int = 1  # pool map/imap
-
-    @property
-    def name(self) -> str:
-        axes = [self.pattern, self.transport, self.method, format_size(self.size), self.placement]
-        if self.kind != "bytes":
-            axes.append(self.kind)
-        if self.procs != 1:
-            axes.append(f"procs={self.procs}")
-        if self.chunksize != 1:
-            axes.append(f"chunksize={self.chunksize}")
-        return "/".join(axes)
-
-    @classmethod
-    def from_name(cls, name: str) -> "Cell":
-        parts = name.split("/")
-        if not 5 <= len(parts) <= 8:
-            raise ValueError(f"not an ipcbench cell name: {name!r}")
-        pattern, transport, method, size, placement, *extra = parts
-        axes = {}
-        for part in extra:
-            key, equals, value = part.partition("=")
-            if not equals:
-                axes["kind"] = part
-            elif key in ("procs", "chunksize") and value.isdigit() and int(value) >= 1:
-                axes[key] = int(value)
-            else:
-                raise ValueError(f"not an ipcbench cell name: {name!r}")
-        size_bytes = 0 if size == "0B" else parse_size(size)
-        return cls(pattern, transport, method, size_bytes, placement, **axes)
-
-    def metadata(self) -> dict[str, str | int]:
-        """The cell's axes as separate pyperf metadata keys (see results.py)."""
-        return {
-            "pattern": self.pattern,
-            "transport": self.transport,
-            "method": self.method,
-            "size_bytes": self.size,
-            "placement": self.placement,
-            "kind": self.kind,
-            "procs": self.procs,
-            "chunksize": self.chunksize,
-        }
 
 
 @dataclass

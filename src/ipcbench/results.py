@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ipcbench import SCHEMA_VERSION, __version__
+from ipcbench.cell import REQUIRED_AXES
 from ipcbench.errors import UsageError
 from ipcbench.output import write_atomically
 
 SECTION = "ipcbench"
-CELL_KEYS = ("pattern", "transport", "method", "size_bytes", "placement")
 # pyperf's machine facts that the tidy frame carries as text.
 MACHINE_TEXT_KEYS = (
     "hostname",
@@ -195,7 +195,7 @@ def _load_benchmarks(path: Path, text: str, data: dict) -> list:
 def _check_benchmark(path: Path, bench) -> None:
     name = bench.get_name()
     metadata = bench.get_metadata()
-    missing = [key for key in CELL_KEYS if key not in metadata]
+    missing = [key for key in REQUIRED_AXES if key not in metadata]
     if missing:
         raise ResultFileError(f"{path}: benchmark {name!r} lacks ipcbench metadata {missing}")
     size = metadata["size_bytes"]

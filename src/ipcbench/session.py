@@ -9,8 +9,8 @@ import multiprocessing
 import os
 import pickle
 
+from ipcbench.cell import Cell
 from ipcbench.cputime import CpuMeter
-from ipcbench.matrix import Cell
 from ipcbench.patterns import TIMED_LOOPS, verify
 from ipcbench.payloads import make_channel, make_records
 from ipcbench.transports.base import MP_METHODS

@@ -95,7 +95,8 @@ def _cpu(micros) -> str:
 
 def cell_sort_key(key: tuple):
     """Display order of a cell key (compare.KEY): patterns and methods in their own order."""
-    from ipcbench.matrix import METHODS, PATTERNS
+    from ipcbench.cell import METHODS
+    from ipcbench.matrix import PATTERNS
 
     pattern, transport, method, size, placement, kind, *axes = key
     return (
@@ -257,7 +258,7 @@ def _cell_table(frame) -> list[str]:
 def _stability_notes(frame, verbose: bool) -> list[str]:
     """Footnotes under the table: each unstable cell (`!`) with its reasons, and how many cells
     pyperf's own checks warn about (listed with --verbose)."""
-    from ipcbench.matrix import Cell
+    from ipcbench.cell import Cell
 
     def name(row) -> str:
         return Cell(

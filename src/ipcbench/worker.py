@@ -17,7 +17,8 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from ipcbench.matrix import VARIANTS, Cell
+from ipcbench.cell import Cell
+from ipcbench.matrix import VARIANTS
 from ipcbench.stopping import held_while_starting_children, stop_worker_once
 
 # Calibration searches per cell (the median loop count is used): one search can end early on a

@@ -8,7 +8,7 @@ Only pandas here: `show` imports this module, and must not pay for matplotlib.
 
 from dataclasses import dataclass, field
 
-from ipcbench.matrix import METHODS
+from ipcbench.cell import METHODS
 from ipcbench.sizes import format_size
 from ipcbench.tables import count, milliseconds, missing, number
 

@@ -12,7 +12,7 @@ import math
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from ipcbench.matrix import METHODS
+from ipcbench.cell import METHODS
 from ipcbench.sizes import format_size
 
 HEATMAP_SIZE_LIMIT = 64 << 10

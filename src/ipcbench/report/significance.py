@@ -9,7 +9,7 @@ page repeats the heatmap as a table whose cells carry the verdict as a CSS class
 from dataclasses import dataclass
 
 from ipcbench import stats
-from ipcbench.matrix import METHODS
+from ipcbench.cell import METHODS
 
 CALLED = ("faster", "slower")
 # The CSS class (and the figure's treatment) of a ratio by its verdict.
