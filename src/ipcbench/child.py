@@ -16,7 +16,7 @@ Where the endpoint has `fixed_calls(LEN)` (a byte stream: os_pipe, subprocess_pi
 of a "pingpong N LEN" or "stream N LEN FIRST" travel without framing, as both sides know their
 size; commands, acks and digests stay framed.
 A trailing b" objects" makes the child receive and send that command's messages (the ack too)
-through the endpoint's object calls (payloads.object_calls) instead of its byte path.
+through the endpoint's object calls (object_calls below) instead of its byte path.
 Every payload of a timed loop carries a stamp, its message number: bytes payloads in their first
 (up to) 8 bytes, in the machine's byte order; objects as (stamp, records) pairs. The stream ack
 is an error
@@ -239,11 +239,33 @@ class ChildProtocol:
         self.handle, self.objects = self._command, False
 
 
+def object_calls(endpoint):
+    """(send_object, recv_object): the endpoint's own object API, or pickle over bytes."""
+    send_object = getattr(endpoint, "send_object", None)
+    if send_object is not None:
+        return send_object, endpoint.recv_object
+    import pickle
+
+    send, recv, dumps, loads = endpoint.send, endpoint.recv, pickle.dumps, pickle.loads
+
+    def send_pickled(obj) -> None:
+        send(dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def recv_pickled():
+        return loads(recv())
+
+    return send_pickled, recv_pickled
+
+
 def serve(endpoint, cpus=None) -> None:
     """The child process's entry point: pin, then answer the parent until told to exit."""
-    from ipcbench.payloads import object_calls
-
     prepare_child(cpus)
+    answer(endpoint)
+
+
+def answer(endpoint) -> None:
+    """Answer the parent's commands on `endpoint` until told to exit or the channel closes,
+    then close it: serve's loop, for any thread (thread_queue's serving thread runs it too)."""
     protocol = ChildProtocol()
     recv, send = endpoint.recv, endpoint.send
     send_object, recv_object = object_calls(endpoint)

@@ -14,8 +14,8 @@ verify(), which runs outside the clock, before and after the timed runs.
 
 from time import perf_counter
 
-from ipcbench.child import DIGEST_SIZE, stream_ack
-from ipcbench.payloads import RING_MASK, Channel, make_records, object_calls, random_bytes
+from ipcbench.child import DIGEST_SIZE, object_calls, stream_ack
+from ipcbench.payloads import RING_MASK, Channel, make_records, random_bytes
 
 
 class DataError(Exception):

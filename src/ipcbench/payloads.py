@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ipcbench import child
+from ipcbench.child import object_calls
 
 KINDS = ("bytes", "pickle", "numpy")
 
@@ -136,22 +137,6 @@ def _pickle_channel(endpoint, size: int, seed: int) -> Channel:
         return reply[0] == n and len(reply[1]) == records
 
     return Channel(send, recv, payload, matches, records, True, child.OBJECT_STAMP_MASK)
-
-
-def object_calls(endpoint):
-    """(send_object, recv_object): the endpoint's own object API, or pickle over bytes."""
-    send_object = getattr(endpoint, "send_object", None)
-    if send_object is not None:
-        return send_object, endpoint.recv_object
-    send, recv, dumps, loads = endpoint.send, endpoint.recv, pickle.dumps, pickle.loads
-
-    def send_pickled(obj) -> None:
-        send(dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
-
-    def recv_pickled():
-        return loads(recv())
-
-    return send_pickled, recv_pickled
 
 
 def make_records(size: int, seed: int = 0) -> list[dict]:
