@@ -274,7 +274,7 @@ class RawLoop:
         self._queue_loop(ctx, cpus, ctx.Queue(), ctx.Queue())
 
     def _open_manager_queue(self, ctx, cpus) -> None:
-        from ipcbench.transports.manager_queue import start_manager
+        from ipcbench.children import start_manager
 
         manager = start_manager(ctx, cpus)  # its server on the child's CPU, as the harness's
         self._closers.append(manager.shutdown)

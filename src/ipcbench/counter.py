@@ -16,7 +16,7 @@ This module is imported by spawned children: standard library and light modules 
 from time import perf_counter
 
 from ipcbench.child import prepare_child
-from ipcbench.crew import Crew
+from ipcbench.children import Crew, start_manager
 from ipcbench.patterns import DataError
 from ipcbench.session import Bench
 
@@ -64,8 +64,6 @@ class CounterBench(Bench):
 
     def open(self) -> None:
         if self.variant == "manager_lock":
-            from ipcbench.transports.manager_queue import start_manager
-
             # The parent only waits while the counter runs: its CPUs are free for the server.
             self.manager = start_manager(self.context, self.parent_cpus)
             self.shared, self.lock = self.manager.dict({KEY: 0}), self.manager.Lock()

@@ -14,7 +14,7 @@ from collections import Counter
 from time import perf_counter
 
 from ipcbench.child import prepare_child
-from ipcbench.crew import Crew
+from ipcbench.children import Crew
 from ipcbench.patterns import DataError
 from ipcbench.payloads import random_bytes
 from ipcbench.session import MIN_CAPACITY, Bench, channel_modules, describe_helpers

@@ -46,11 +46,9 @@ def held():
 def held_while_starting_children(method: str):
     """held(), for starting a cell's children under the start method `method`."""
     if method in ("spawn", "forkserver"):
-        # multiprocessing starts its resource tracker on first use and unblocks these signals
-        # once it has; start it first, so that the hold is not undone half-way.
-        from multiprocessing import resource_tracker
+        from ipcbench.children import start_resource_tracker
 
-        resource_tracker.ensure_running()
+        start_resource_tracker()  # before the hold: starting it later would undo the hold
     with held():
         yield
 

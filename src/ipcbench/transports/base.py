@@ -14,12 +14,30 @@ An endpoint moves whole messages:
                  payloads; see ipcbench.child). Both ends of a channel must agree on having it.
     close()      release everything the transport made: child joined, fds closed, shared memory
                  unlinked, manager servers shut down; safe to call twice and after errors
+
+The built-in adapters share the child's life through ChildEndpoint and start_serving (below):
+a transport file then holds only what its mechanism needs. Third-party adapters may use them,
+or write open() and close() themselves with start_child and stop_process.
 """
 
-import time
+import contextlib
 from typing import ClassVar, Protocol
 
-from ipcbench import child
+from ipcbench.children import CHILD_EXIT_GRACE, start_child, stop_process
+
+# The names third-party adapters import from here (see the README's "Adding a transport").
+__all__ = [
+    "CHILD_EXIT_GRACE",
+    "MP_METHODS",
+    "RECEIVE_MODES",
+    "ChildEndpoint",
+    "Endpoint",
+    "Transport",
+    "start_child",
+    "start_serving",
+    "stop_process",
+    "undo_on_error",
+]
 
 MP_METHODS = ("fork", "spawn", "forkserver")
 
@@ -28,10 +46,6 @@ MP_METHODS = ("fork", "spawn", "forkserver")
 #   view       in place, in shared or the sender's memory, valid until the next message
 #   reference  the very object sent: no second process, nothing crosses a process boundary
 RECEIVE_MODES = ("copy", "view", "reference")
-
-# How long a child may take to leave after it was told to (or its channel closed) before it is
-# terminated: generous for a loaded machine, short enough that a hung child costs little.
-CHILD_EXIT_GRACE = 2.0
 
 
 class Endpoint(Protocol):
@@ -49,7 +63,8 @@ class Transport:
     max_size: ClassVar[int | None] = None  # largest message the mechanism can carry, if limited
     # Whether a plain `run` (no -t) includes it; `-t all` runs every available transport.
     in_default_matrix: ClassVar[bool] = True
-    # The patterns it takes part in. fanin needs open_fanin(): one channel, many writers.
+    # The patterns it takes part in. A transport that implements open_fanin() takes part in
+    # fanin too (it is added here for it); others never do.
     patterns: ClassVar[tuple[str, ...]] = ("pingpong", "stream", "startup")
     # Largest message that several writers can send at once without interleaving, if limited.
     fanin_max_size: ClassVar[int | None] = None
@@ -59,6 +74,12 @@ class Transport:
     # Helper processes the channel starts besides the child (a manager's server): they run on
     # the child's CPUs (`child_cpus`), and their CPU time counts with the child's.
     helpers: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        # Carrying several writers is implementing open_fanin: the pattern follows from it.
+        if cls.open_fanin is not Transport.open_fanin and "fanin" not in cls.patterns:
+            cls.patterns = (*cls.patterns, "fanin")
 
     def open(self, ctx, capacity: int, child_cpus: set[int] | None) -> Endpoint:
         """Start the child and return the parent's endpoint for messages up to `capacity` bytes.
@@ -94,36 +115,70 @@ class Transport:
         return cls.unavailable_reason() is None
 
 
-def start_child(ctx, child_endpoint, child_cpus):
-    """Start `child.serve(child_endpoint)` as a daemon process of `ctx`; return the process."""
-    process = ctx.Process(
-        target=child.serve, args=(child_endpoint, child_cpus), name="ipcbench-child", daemon=True
-    )
-    process.start()
-    return process
+class ChildEndpoint:
+    """An endpoint of a channel with a child at the other end: it owns that child's life.
+
+    `process` is the child serving the other end (None on the child's own side, and for
+    channels without a child of their own, such as fan-in's). close() closes the channel first,
+    so that a child that missed the exit command reads EOF and leaves at once, then stops the
+    child (join, terminate, kill); it is safe to call twice and after any error.
+
+    Subclasses implement close_channel(), and child_args(): the constructor arguments of the
+    same endpoint in the child (it pickles as that: the process handle stays here).
+    """
+
+    process = None
+    # The class of the child's copy, where it is not this one (it leaves something here).
+    child_type: ClassVar[type | None] = None
+
+    def close_channel(self) -> None:
+        """Release what this process holds of the channel (idempotent)."""
+        raise NotImplementedError
+
+    def child_args(self) -> tuple:
+        raise NotImplementedError
+
+    def let_go(self) -> None:
+        """Once the child started with the other end: drop this process's copy of it (the
+        child holds its own, inherited or passed). By default that is closing it."""
+        self.close_channel()
+
+    def close(self) -> None:
+        try:
+            self.close_channel()
+        finally:
+            process, self.process = self.process, None
+            if process is not None:
+                self.stop_child(process)
+
+    def stop_child(self, process) -> None:
+        stop_process(process)
+
+    def __reduce__(self):
+        return self.child_type or type(self), self.child_args()
 
 
-def stop_process(process) -> None:
-    """Join a child that was asked to exit; terminate, then kill, one that does not."""
-    stop_processes([process])
+def start_serving(ctx, parent: ChildEndpoint, child_side, child_cpus) -> ChildEndpoint:
+    """Start the child serving `child_side`; `parent` owns it from then on and is returned.
+
+    This process lets go of the child's side whatever happens (`let_go()` where it has one, else
+    `close()`); if the start fails, the parent's side is closed too: a failed open leaves
+    nothing behind.
+    """
+    try:
+        parent.process = start_child(ctx, child_side, child_cpus)
+    except BaseException:
+        parent.close()
+        raise
+    finally:
+        getattr(child_side, "let_go", child_side.close)()
+    return parent
 
 
-def stop_processes(processes) -> None:
-    """stop_process for several children at once: they share each grace period."""
-    _join_all(processes, CHILD_EXIT_GRACE)
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    _join_all(processes, CHILD_EXIT_GRACE)
-    for process in processes:
-        if process.is_alive():
-            process.kill()
-            process.join()
-        if hasattr(process, "close"):
-            process.close()
-
-
-def _join_all(processes, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    for process in processes:
-        process.join(max(0.0, deadline - time.monotonic()))
+@contextlib.contextmanager
+def undo_on_error():
+    """An ExitStack whose callbacks run only if the block fails: what an open() made so far is
+    released, in reverse order; on success the block's result keeps everything."""
+    with contextlib.ExitStack() as undo:
+        yield undo
+        undo.pop_all()

@@ -15,7 +15,7 @@ that `list` works without it.
 import os
 from queue import Empty, Full
 
-from ipcbench.transports.base import Transport, start_child, stop_process
+from ipcbench.transports.base import ChildEndpoint, Transport, start_serving
 from ipcbench.transports.peer import check_peer
 
 POLL_SECONDS = 1.0
@@ -25,9 +25,9 @@ MESSAGES_IN_FLIGHT = 4
 HEADER_ROOM = 1024  # pickle's and faster_fifo's per-message headers
 
 
-class FasterFifoEndpoint:
-    def __init__(self, outbox, inbox, process=None, parent_pid=None) -> None:
-        self.outbox, self.inbox, self.process = outbox, inbox, process
+class FasterFifoEndpoint(ChildEndpoint):
+    def __init__(self, outbox, inbox, parent_pid=None) -> None:
+        self.outbox, self.inbox = outbox, inbox
         # Made in the parent (the child's side too, before it starts): who the parent is.
         self.parent_pid = parent_pid or os.getpid()
         put, get = outbox.put, inbox.get
@@ -57,15 +57,15 @@ class FasterFifoEndpoint:
     def _check_peer(self) -> None:
         check_peer(self.process, self.parent_pid)
 
-    def close(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
+    def close_channel(self) -> None:
         # The buffers are multiprocessing RawArrays: dropping the queues frees them.
         self.outbox = self.inbox = self.send_object = self.recv_object = self.recv = None
 
-    def __reduce__(self):
-        return FasterFifoEndpoint, (self.outbox, self.inbox, None, self.parent_pid)
+    def let_go(self) -> None:
+        pass  # the queues are the parent's too
+
+    def child_args(self) -> tuple:
+        return self.outbox, self.inbox, self.parent_pid
 
 
 class FasterFifo(Transport):
@@ -89,5 +89,6 @@ class FasterFifo(Transport):
         # At least faster_fifo's own default (1 MB), else a few messages' worth.
         buffer_bytes = max(1_000_000, MESSAGES_IN_FLIGHT * (capacity + HEADER_ROOM))
         to_child, to_parent = Queue(buffer_bytes), Queue(buffer_bytes)
-        process = start_child(ctx, FasterFifoEndpoint(to_parent, to_child), child_cpus)
-        return FasterFifoEndpoint(to_child, to_parent, process)
+        parent = FasterFifoEndpoint(to_child, to_parent)
+        child_side = FasterFifoEndpoint(to_parent, to_child)
+        return start_serving(ctx, parent, child_side, child_cpus)

@@ -16,10 +16,11 @@ import select
 import shutil
 import tempfile
 
-from ipcbench.transports.base import Transport, start_child
+from ipcbench.children import kill_process
+from ipcbench.transports.base import Transport, start_child, undo_on_error
 from ipcbench.transports.connect_in_child import ConnectInChild
 from ipcbench.transports.framing import FdStream
-from ipcbench.transports.os_pipe import PipeParent
+from ipcbench.transports.os_pipe import PipeEndpoint
 
 READY = b"R"
 POLL_SECONDS = 0.1  # how often the parent looks whether the child died before it was READY
@@ -50,32 +51,30 @@ class Fifo(Transport):
     def open(self, ctx, capacity, child_cpus):
         directory = tempfile.mkdtemp(prefix="ipcbench-fifo-")  # mode 0700: only this user
         to_child, to_parent = (os.path.join(directory, name) for name in ("to-child", "to-parent"))
-        fds, process = [], None
         try:
-            os.mkfifo(to_child, 0o600)
-            os.mkfifo(to_parent, 0o600)
-            placeholder = os.open(to_child, os.O_RDWR)
-            fds.append(placeholder)
-            rfd = os.open(to_parent, os.O_RDONLY | os.O_NONBLOCK)
-            fds.append(rfd)
-            child_side = ConnectInChild(_connect, to_child, to_parent, capacity)
-            process = start_child(ctx, child_side, child_cpus)
-            _await_ready(rfd, process)
-            wfd = os.open(to_child, os.O_WRONLY)  # the child reads it: returns at once
-            fds.append(wfd)
-            os.close(placeholder)  # the child still sees a writer (wfd): no early EOF
-            fds.remove(placeholder)
-        except BaseException:
-            for fd in fds:
-                os.close(fd)
-            if process is not None:
-                process.kill()
-                process.join()
-            raise
+            with undo_on_error() as undo:
+                os.mkfifo(to_child, 0o600)
+                os.mkfifo(to_parent, 0o600)
+                placeholder = _open(to_child, os.O_RDWR, undo)
+                rfd = _open(to_parent, os.O_RDONLY | os.O_NONBLOCK, undo)
+                child_side = ConnectInChild(_connect, to_child, to_parent, capacity)
+                process = start_child(ctx, child_side, child_cpus)
+                undo.callback(kill_process, process)  # nothing to wait for: it never served
+                _await_ready(rfd, process)
+                wfd = _open(to_child, os.O_WRONLY, undo)  # the child reads it: returns at once
         finally:
             shutil.rmtree(directory, ignore_errors=True)  # the names have served their purpose
+        os.close(placeholder)  # the child still sees a writer (wfd): no early EOF
         os.set_blocking(rfd, True)
-        return PipeParent(rfd, wfd, capacity, process)
+        endpoint = PipeEndpoint(FdStream(rfd, wfd, capacity))
+        endpoint.process = process
+        return endpoint
+
+
+def _open(path: str, flags: int, undo) -> int:
+    fd = os.open(path, flags)
+    undo.callback(os.close, fd)
+    return fd
 
 
 def _await_ready(rfd: int, process) -> None:

@@ -1,21 +1,26 @@
 """`manager_queue`: two Manager().Queue() proxies; every message goes through the manager server."""
 
-import secrets
-from multiprocessing.managers import SyncManager
-
-from ipcbench import child
-from ipcbench.transports.base import Transport, start_child
+from ipcbench.children import start_manager
+from ipcbench.transports.base import Transport, start_serving, undo_on_error
 from ipcbench.transports.mp_queue import QueueEndpoint
 
 
 class ManagerQueueEndpoint(QueueEndpoint):
-    def __init__(self, outbox, inbox, process, manager) -> None:
-        super().__init__(outbox, inbox, process)
+    """Queue proxies and the manager server that holds the queues: the server is the channel,
+    shut down with it (a child still waiting on a proxy then reads EOF and leaves)."""
+
+    # What producers and children get: the proxies alone (the manager stays here).
+    child_type = QueueEndpoint
+
+    def __init__(self, outbox, inbox, manager) -> None:
+        super().__init__(outbox, inbox)
         self.manager = manager
 
-    def close(self) -> None:
-        super().close()
-        self.manager.shutdown()
+    def close_channel(self) -> None:
+        super().close_channel()  # proxies first, or they outlive the server
+        manager, self.manager = self.manager, None
+        if manager is not None:
+            manager.shutdown()
 
 
 class ManagerQueue(Transport):
@@ -24,33 +29,18 @@ class ManagerQueue(Transport):
     receive = "copy"
     helpers = ("manager server",)
 
-    patterns = (*Transport.patterns, "fanin")  # the server serialises the writers
-
     def open(self, ctx, capacity, child_cpus):
         # The one rule for helpers (Transport.helpers): the server runs on the child's CPUs.
         manager = start_manager(ctx, child_cpus)
-        try:
+        with undo_on_error() as undo:
+            undo.callback(manager.shutdown)
             to_child, to_parent = manager.Queue(), manager.Queue()
-            process = start_child(ctx, QueueEndpoint(to_parent, to_child), child_cpus)
-        except BaseException:
-            manager.shutdown()
-            raise
-        return ManagerQueueEndpoint(to_child, to_parent, process, manager)
+        parent = ManagerQueueEndpoint(to_child, to_parent, manager)
+        return start_serving(ctx, parent, QueueEndpoint(to_parent, to_child), child_cpus)
 
     def open_fanin(self, ctx, capacity, helper_cpus):
-        manager = start_manager(ctx, helper_cpus)
-        try:
+        manager = start_manager(ctx, helper_cpus)  # the server serialises the writers
+        with undo_on_error() as undo:
+            undo.callback(manager.shutdown)
             shared = manager.Queue()
-        except BaseException:
-            manager.shutdown()
-            raise
-        return ManagerQueueEndpoint(shared, shared, None, manager)
-
-
-def start_manager(ctx, cpus) -> SyncManager:
-    """A SyncManager whose server runs on `cpus` and dies with this process."""
-    # A random authkey per manager: the server listens on a Unix socket that other local users
-    # could otherwise connect to.
-    manager = SyncManager(address=None, authkey=secrets.token_bytes(32), ctx=ctx)
-    manager.start(initializer=child.prepare_child, initargs=(cpus,))
-    return manager
+        return ManagerQueueEndpoint(shared, shared, manager)

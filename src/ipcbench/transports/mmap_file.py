@@ -18,7 +18,7 @@ import struct
 import tempfile
 from multiprocessing import reduction
 
-from ipcbench.transports.base import Transport, start_child, stop_process
+from ipcbench.transports.base import ChildEndpoint, Transport, start_serving, undo_on_error
 from ipcbench.transports.peer import check_peer
 
 LENGTH = struct.Struct("<Q")
@@ -50,10 +50,9 @@ class Ring:
         self.offset, self.slots, self.stride, self.free, self.filled = state
 
 
-class MmapEndpoint:
+class MmapEndpoint(ChildEndpoint):
     def __init__(self, fd, size, outgoing: Ring, incoming: Ring, capacity: int, parent_pid=None):
         self.size, self.outgoing, self.incoming, self.capacity = size, outgoing, incoming, capacity
-        self.process = None  # the parent's child; set by open()
         # Made in the parent (the child's side too, before it starts): who the parent is.
         self.parent_pid = parent_pid or os.getpid()
         try:
@@ -61,7 +60,7 @@ class MmapEndpoint:
         except BaseException:
             os.close(fd)  # the endpoint owns fd: a failed open must not leak it
             raise
-        self._fd = fd  # kept only until the child has started (it may need to duplicate it)
+        self._fd = fd  # the child's side keeps it until the child has started (to duplicate it)
         self.send = _sender(self, outgoing, capacity)
         self.recv = _receiver(self, incoming, capacity)
 
@@ -70,10 +69,7 @@ class MmapEndpoint:
             os.close(self._fd)
             self._fd = None
 
-    def close(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
+    def close_channel(self) -> None:
         self.close_fd()
         if not self.map.closed:
             self.map.close()
@@ -158,22 +154,12 @@ class MmapFile(Transport):
         to_child = Ring(ctx, 0, slots, stride)
         to_parent = Ring(ctx, slots * stride, slots, stride)
         size = 2 * slots * stride
-        fd = _unlinked_file(size)
-        try:
-            parent = MmapEndpoint(os.dup(fd), size, to_child, to_parent, capacity)
-        except BaseException:
-            os.close(fd)
-            raise
-        child_side = MmapEndpoint(fd, size, to_parent, to_child, capacity)
-        try:
-            parent.process = start_child(ctx, child_side, child_cpus)
-        except BaseException:
-            parent.close()
-            raise
-        finally:
-            child_side.close()  # the child has its own fd or mapping now
-        parent.close_fd()
-        return parent
+        with undo_on_error() as undo:
+            child_side = MmapEndpoint(_unlinked_file(size), size, to_parent, to_child, capacity)
+            undo.callback(child_side.close)
+            parent = MmapEndpoint(os.dup(child_side._fd), size, to_child, to_parent, capacity)
+        parent.close_fd()  # its mapping holds the file
+        return start_serving(ctx, parent, child_side, child_cpus)
 
 
 def _unlinked_file(size: int) -> int:

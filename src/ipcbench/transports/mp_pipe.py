@@ -1,9 +1,9 @@
 """`mp_pipe`: multiprocessing.Pipe(duplex=True), a socketpair, with send_bytes/recv_bytes_into."""
 
-from ipcbench.transports.base import Transport, start_child, stop_process
+from ipcbench.transports.base import ChildEndpoint, Transport, start_serving
 
 
-class ConnectionEndpoint:
+class ConnectionEndpoint(ChildEndpoint):
     """Whole messages over a multiprocessing Connection, received into one reused buffer."""
 
     def __init__(self, connection, capacity: int, process=None) -> None:
@@ -17,15 +17,11 @@ class ConnectionEndpoint:
     def recv(self) -> memoryview:
         return self._view[: self.connection.recv_bytes_into(self._buffer)]
 
-    def close(self) -> None:
-        self.connection.close()
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
+    def close_channel(self) -> None:
+        self.connection.close()  # idempotent
 
-    def __reduce__(self):
-        # Only the connection travels to the child (the process handle stays with the parent).
-        return ConnectionEndpoint, (self.connection, self.capacity)
+    def child_args(self) -> tuple:
+        return self.connection, self.capacity
 
 
 class MpPipe(Transport):
@@ -35,8 +31,5 @@ class MpPipe(Transport):
 
     def open(self, ctx, capacity, child_cpus):
         parent_conn, child_conn = ctx.Pipe(duplex=True)
-        try:
-            process = start_child(ctx, ConnectionEndpoint(child_conn, capacity), child_cpus)
-        finally:
-            child_conn.close()
-        return ConnectionEndpoint(parent_conn, capacity, process)
+        parent = ConnectionEndpoint(parent_conn, capacity)
+        return start_serving(ctx, parent, ConnectionEndpoint(child_conn, capacity), child_cpus)

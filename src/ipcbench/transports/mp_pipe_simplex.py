@@ -4,10 +4,10 @@ On POSIX a simplex Pipe is an os.pipe() where a duplex one is a socketpair: same
 framing (send_bytes/recv_bytes_into), a different kernel object underneath.
 """
 
-from ipcbench.transports.base import Transport, start_child, stop_process
+from ipcbench.transports.base import ChildEndpoint, Transport, start_serving, undo_on_error
 
 
-class SimplexEndpoint:
+class SimplexEndpoint(ChildEndpoint):
     """Whole messages out through one Connection and in through another, into a reused buffer."""
 
     def __init__(self, reader, writer, capacity: int, process=None) -> None:
@@ -23,16 +23,12 @@ class SimplexEndpoint:
 
         self.recv = recv
 
-    def close(self) -> None:
+    def close_channel(self) -> None:
         self.reader.close()  # idempotent; the child sees EOF even if it missed the exit command
         self.writer.close()
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
 
-    def __reduce__(self):
-        # Only the connections travel to the child (the process handle stays with the parent).
-        return SimplexEndpoint, (self.reader, self.writer, self.capacity)
+    def child_args(self) -> tuple:
+        return self.reader, self.writer, self.capacity
 
 
 class MpPipeSimplex(Transport):
@@ -42,17 +38,17 @@ class MpPipeSimplex(Transport):
     in_default_matrix = False
 
     def open(self, ctx, capacity, child_cpus):
-        to_child_r, to_child_w = ctx.Pipe(duplex=False)
-        to_parent_r, to_parent_w = ctx.Pipe(duplex=False)
-        try:
+        with undo_on_error() as undo:
+            to_child_r, to_child_w = pipe(ctx, undo)
+            to_parent_r, to_parent_w = pipe(ctx, undo)
+            parent = SimplexEndpoint(to_parent_r, to_child_w, capacity)
             child_side = SimplexEndpoint(to_child_r, to_parent_w, capacity)
-            process = start_child(ctx, child_side, child_cpus)
-        except BaseException:
-            for connection in (to_child_w, to_parent_r):
-                connection.close()
-            raise
-        finally:
-            # The child holds its own copies now (inherited or passed): drop the parent's.
-            to_child_r.close()
-            to_parent_w.close()
-        return SimplexEndpoint(to_parent_r, to_child_w, capacity, process)
+        return start_serving(ctx, parent, child_side, child_cpus)
+
+
+def pipe(ctx, undo):
+    """ctx.Pipe(duplex=False), both ends closed by `undo` if the open fails later."""
+    reader, writer = ctx.Pipe(duplex=False)
+    undo.callback(reader.close)
+    undo.callback(writer.close)
+    return reader, writer

@@ -1,10 +1,16 @@
-"""`mp_queue`: two multiprocessing.Queue, one per direction (pickled bytes, a feeder thread)."""
+"""`mp_queue`: two multiprocessing.Queue, one per direction (pickled bytes, a feeder thread).
 
-from ipcbench.transports.base import Transport, start_child, stop_process
+QueueEndpoint serves every queue-like pair: multiprocessing's Queue and SimpleQueue, manager
+proxies, faster_fifo's queues aside (they wait in rounds).
+"""
+
+from ipcbench.transports.base import ChildEndpoint, Transport, start_serving
 
 
-class QueueEndpoint:
-    """Whole messages over a pair of queue-like objects (multiprocessing or manager queues)."""
+class QueueEndpoint(ChildEndpoint):
+    """Whole messages over a pair of queue-like objects (put/get). The child's side shares this
+    process's queues: they are closed with the parent's side, never by letting go of the child's.
+    """
 
     def __init__(self, outbox, inbox, process=None) -> None:
         self.outbox, self.inbox, self.process = outbox, inbox, process
@@ -15,21 +21,24 @@ class QueueEndpoint:
         # Queues pickle what they carry, and a memoryview cannot be pickled.
         self.outbox.put(data if type(data) is bytes else bytes(data))
 
-    def close(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
-        for queue in (self.outbox, self.inbox):
+    def close_channel(self) -> None:
+        if self.inbox is None:
+            return
+        for queue in {id(queue): queue for queue in (self.outbox, self.inbox)}.values():
             if hasattr(queue, "cancel_join_thread"):
-                # Whatever is still buffered is of no use once the child is gone; do not let the
-                # feeder thread hold the process at exit.
+                # Whatever is still buffered is of no use once the channel closes; do not let
+                # the feeder thread hold the process at exit.
                 queue.cancel_join_thread()
+            if hasattr(queue, "close"):  # a SimpleQueue's child sees EOF; proxies have none
                 queue.close()
         # Dropping the queues lets their named semaphores be unlinked now, not at exit.
         self.outbox = self.inbox = self.recv = self.recv_object = self.send_object = None
 
-    def __reduce__(self):
-        return QueueEndpoint, (self.outbox, self.inbox)
+    def let_go(self) -> None:
+        pass  # the queues are the parent's too
+
+    def child_args(self) -> tuple:
+        return self.outbox, self.inbox
 
 
 class MpQueue(Transport):
@@ -39,11 +48,9 @@ class MpQueue(Transport):
 
     def open(self, ctx, capacity, child_cpus):
         to_child, to_parent = ctx.Queue(), ctx.Queue()
-        process = start_child(ctx, QueueEndpoint(to_parent, to_child), child_cpus)
-        return QueueEndpoint(to_child, to_parent, process)
-
-    patterns = (*Transport.patterns, "fanin")  # a Queue takes many writers: it has a lock
+        parent, child_side = QueueEndpoint(to_child, to_parent), QueueEndpoint(to_parent, to_child)
+        return start_serving(ctx, parent, child_side, child_cpus)
 
     def open_fanin(self, ctx, capacity, helper_cpus):
-        shared = ctx.Queue()
+        shared = ctx.Queue()  # a Queue takes many writers: it has a lock
         return QueueEndpoint(shared, shared)

@@ -4,32 +4,8 @@ A SimpleQueue is a pipe and a lock with the pickling done in the caller's thread
 thread and no buffer, unlike multiprocessing.Queue.
 """
 
-from ipcbench.transports.base import Transport, start_child, stop_process
-
-
-class SimpleQueueEndpoint:
-    def __init__(self, outbox, inbox, process=None) -> None:
-        self.outbox, self.inbox, self.process = outbox, inbox, process
-        self.recv = self.recv_object = inbox.get
-        self.send_object = outbox.put  # queues carry objects: their natural API
-
-    def send(self, data) -> None:
-        # Queues pickle what they carry, and a memoryview cannot be pickled.
-        self.outbox.put(data if type(data) is bytes else bytes(data))
-
-    def close(self) -> None:
-        if self.inbox is None:
-            return
-        for queue in (self.outbox, self.inbox):
-            queue.close()  # the child sees EOF even if it missed the exit command
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
-        # Dropping the queues lets their named semaphores be unlinked now, not at exit.
-        self.outbox = self.inbox = self.recv = self.recv_object = self.send_object = None
-
-    def __reduce__(self):
-        return SimpleQueueEndpoint, (self.outbox, self.inbox)
+from ipcbench.transports.base import Transport, start_serving
+from ipcbench.transports.mp_queue import QueueEndpoint
 
 
 class MpSimpleQueue(Transport):
@@ -40,11 +16,9 @@ class MpSimpleQueue(Transport):
 
     def open(self, ctx, capacity, child_cpus):
         to_child, to_parent = ctx.SimpleQueue(), ctx.SimpleQueue()
-        process = start_child(ctx, SimpleQueueEndpoint(to_parent, to_child), child_cpus)
-        return SimpleQueueEndpoint(to_child, to_parent, process)
-
-    patterns = (*Transport.patterns, "fanin")  # writers share the queue's lock
+        parent, child_side = QueueEndpoint(to_child, to_parent), QueueEndpoint(to_parent, to_child)
+        return start_serving(ctx, parent, child_side, child_cpus)
 
     def open_fanin(self, ctx, capacity, helper_cpus):
-        shared = ctx.SimpleQueue()
-        return SimpleQueueEndpoint(shared, shared)
+        shared = ctx.SimpleQueue()  # writers share the queue's lock
+        return QueueEndpoint(shared, shared)

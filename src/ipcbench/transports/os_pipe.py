@@ -4,7 +4,7 @@ import fcntl
 import os
 import select
 
-from ipcbench.transports.base import Transport, start_child, stop_process
+from ipcbench.transports.base import ChildEndpoint, Transport, start_serving, undo_on_error
 from ipcbench.transports.framing import HEADER, FdStream
 
 
@@ -24,16 +24,23 @@ def fit_pipe_buffer(fd: int, capacity: int) -> None:
         pass  # not Linux, or over the user's pipe quota: the default buffer still works
 
 
-class PipeParent(FdStream):
-    def __init__(self, rfd: int, wfd: int, capacity: int, process) -> None:
-        super().__init__(rfd, wfd, capacity)
-        self.process = process
+class PipeEndpoint(ChildEndpoint):
+    """The parent's FdStream, with the child at the other end."""
 
-    def close(self) -> None:
-        super().close()  # the child sees EOF and leaves even if it missed the exit command
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
+    def __init__(self, stream: FdStream) -> None:
+        self.stream = stream
+        self.send, self.recv, self.fixed_calls = stream.send, stream.recv, stream.fixed_calls
+
+    def close_channel(self) -> None:
+        self.stream.close()  # EOF: the child leaves even if it missed the exit command
+
+
+def pipe(undo) -> tuple[int, int]:
+    """os.pipe(), both ends closed by `undo` (an undo_on_error stack) if the open fails later."""
+    read_end, write_end = os.pipe()
+    undo.callback(os.close, read_end)
+    undo.callback(os.close, write_end)
+    return read_end, write_end
 
 
 class OsPipe(Transport):
@@ -42,21 +49,17 @@ class OsPipe(Transport):
     receive = "copy"
 
     def open(self, ctx, capacity, child_cpus):
-        to_child_r, to_child_w = os.pipe()
-        to_parent_r, to_parent_w = os.pipe()
-        for fd in (to_child_w, to_parent_w):
-            fit_pipe_buffer(fd, capacity)
-        child_side = FdStream(to_child_r, to_parent_w, capacity)
-        try:
-            process = start_child(ctx, child_side, child_cpus)
-        finally:
-            # The child holds its own copies now (inherited or passed): drop the parent's.
-            child_side.close()
-        return PipeParent(to_parent_r, to_child_w, capacity, process)
+        with undo_on_error() as undo:
+            to_child_r, to_child_w = pipe(undo)
+            to_parent_r, to_parent_w = pipe(undo)
+            for fd in (to_child_w, to_parent_w):
+                fit_pipe_buffer(fd, capacity)
+            parent = PipeEndpoint(FdStream(to_parent_r, to_child_w, capacity))
+            child_side = FdStream(to_child_r, to_parent_w, capacity)
+        return start_serving(ctx, parent, child_side, child_cpus)
 
     # Several writers on one pipe: a write of at most PIPE_BUF bytes is atomic, so a message
     # (header + payload, one os.write) arrives whole; larger ones could interleave.
-    patterns = (*Transport.patterns, "fanin")
     fanin_max_size = select.PIPE_BUF - HEADER.size
 
     def open_fanin(self, ctx, capacity, helper_cpus):

@@ -14,7 +14,8 @@ import os
 import secrets
 from pathlib import Path
 
-from ipcbench.transports.base import Transport, start_child, stop_process
+from ipcbench.children import kill_process
+from ipcbench.transports.base import ChildEndpoint, Transport, start_child, undo_on_error
 from ipcbench.transports.connect_in_child import ConnectInChild
 from ipcbench.transports.peer import check_peer
 
@@ -31,7 +32,7 @@ def _limit(name: str, default: int) -> int:
         return default  # not Linux, or no mqueue support: the package then says why at open
 
 
-class MqEndpoint:
+class MqEndpoint(ChildEndpoint):
     def __init__(self, outgoing, incoming, process=None, parent_pid=None) -> None:
         self.outgoing, self.incoming, self.process = outgoing, incoming, process
         self.parent_pid = parent_pid
@@ -68,10 +69,7 @@ class MqEndpoint:
     def _check_peer(self) -> None:
         check_peer(self.process, self.parent_pid)
 
-    def close(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
+    def close_channel(self) -> None:
         for queue in (self.outgoing, self.incoming):
             try:
                 queue.close()
@@ -117,29 +115,26 @@ class PosixMq(Transport):
         depth = min(QUEUE_DEPTH, _limit("msg_max", 10))
         token = secrets.token_hex(8)
         names = (f"/ipcbench-{token}-to-child", f"/ipcbench-{token}-to-parent")
-        queues, process = [], None
+        queues = []
         try:
-            for name in names:
-                queues.append(
-                    posix_ipc.MessageQueue(
-                        name,
-                        posix_ipc.O_CREX,
-                        mode=0o600,
-                        max_messages=depth,
-                        max_message_size=size,
+            with undo_on_error() as undo:
+                for name in names:
+                    queues.append(
+                        posix_ipc.MessageQueue(
+                            name,
+                            posix_ipc.O_CREX,
+                            mode=0o600,
+                            max_messages=depth,
+                            max_message_size=size,
+                        )
                     )
-                )
-            process = start_child(ctx, ConnectInChild(_connect, *names, os.getpid()), child_cpus)
-            parent = MqEndpoint(queues[0], queues[1], process)
-            if parent.recv() != READY:
-                raise EOFError("the child's first message was not READY")
-        except BaseException:
-            if process is not None:
-                process.kill()
-                process.join()
-            for queue in queues:
-                queue.close()
-            raise
+                    undo.callback(queues[-1].close)
+                child_side = ConnectInChild(_connect, *names, os.getpid())
+                process = start_child(ctx, child_side, child_cpus)
+                undo.callback(kill_process, process)  # nothing to wait for: it never served
+                parent = MqEndpoint(queues[0], queues[1], process)
+                if parent.recv() != READY:
+                    raise EOFError("the child's first message was not READY")
         finally:
             # Both sides have them open (or opening failed): the names have served their purpose.
             for name in names[: len(queues)]:

@@ -10,8 +10,8 @@ import queue
 import secrets
 from multiprocessing.managers import BaseManager
 
-from ipcbench import child
-from ipcbench.transports.base import Transport, start_child
+from ipcbench.children import start_manager
+from ipcbench.transports.base import Transport, start_serving, undo_on_error
 from ipcbench.transports.connect_in_child import ConnectInChild
 from ipcbench.transports.manager_queue import ManagerQueueEndpoint
 from ipcbench.transports.mp_queue import QueueEndpoint
@@ -51,14 +51,11 @@ class RemoteManager(Transport):
         # A random authkey per channel: anyone who can reach the port and knows the key can make
         # the server unpickle (run) anything. The server runs with the child's CPU placement.
         authkey = secrets.token_bytes(32)
-        server = QueueServer(address=("127.0.0.1", 0), authkey=authkey, ctx=ctx)
-        server.start(initializer=child.prepare_child, initargs=(child_cpus,))
-        try:
+        server = start_manager(ctx, child_cpus, QueueServer, ("127.0.0.1", 0), authkey)
+        with undo_on_error() as undo:
+            undo.callback(server.shutdown)
             to_child, to_parent = server.queue(TO_CHILD), server.queue(TO_PARENT)
-            # server.address is the bound address, with the port the system chose.
-            child_side = ConnectInChild(_connect, server.address, authkey)
-            process = start_child(ctx, child_side, child_cpus)
-        except BaseException:
-            server.shutdown()
-            raise
-        return ManagerQueueEndpoint(to_child, to_parent, process, server)
+        parent = ManagerQueueEndpoint(to_child, to_parent, server)
+        # server.address is the bound address, with the port the system chose.
+        child_side = ConnectInChild(_connect, server.address, authkey)
+        return start_serving(ctx, parent, child_side, child_cpus)

@@ -6,7 +6,7 @@ one copy out, and a stream keeps writer and reader busy at once. `shared_array_i
 variant whose reader works on the slot itself (receive mode "view").
 """
 
-from ipcbench.transports.base import Transport, start_child, stop_process
+from ipcbench.transports.base import ChildEndpoint, Transport, start_serving
 from ipcbench.transports.slot_ring import (
     release,
     ring_bytes,
@@ -30,25 +30,19 @@ class Ring:
         self.array, self.free, self.filled = state
 
 
-class SharedArrayEndpoint:
-    def __init__(self, outgoing: Ring, incoming: Ring, capacity: int, receive: str, process=None):
-        self.outgoing, self.incoming, self.capacity, self.receive = (
-            outgoing,
-            incoming,
-            capacity,
-            receive,
-        )
-        self.process = process
+class SharedArrayEndpoint(ChildEndpoint):
+    def __init__(self, outgoing: Ring, incoming: Ring, capacity: int, receive: str) -> None:
+        self.outgoing, self.incoming, self.capacity = outgoing, incoming, capacity
+        self.receive = receive
         self._out_view = memoryview(outgoing.array).cast("B")
         self._in_view = memoryview(incoming.array).cast("B")
         self.send = ring_sender(self._out_view, capacity, outgoing.free, outgoing.filled)
         self.recv = ring_receiver(self._in_view, capacity, incoming.free, incoming.filled, receive)
         self.metadata = {"ring_slots": slot_count(capacity)}
 
-    def close(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
+    def close_channel(self) -> None:
+        # The arrays go with the last reference; a child that missed the exit command waits on
+        # a semaphore until it is stopped.
         release(self.send, self.recv)
         self.send = self.recv = None  # they hold views of the arrays
         for view in (self._out_view, self._in_view):
@@ -57,8 +51,8 @@ class SharedArrayEndpoint:
             except BufferError:
                 pass  # a caller still holds a received view: the memory goes when it does
 
-    def __reduce__(self):
-        return SharedArrayEndpoint, (self.outgoing, self.incoming, self.capacity, self.receive)
+    def child_args(self) -> tuple:
+        return self.outgoing, self.incoming, self.capacity, self.receive
 
 
 class SharedArray(Transport):
@@ -68,10 +62,9 @@ class SharedArray(Transport):
 
     def open(self, ctx, capacity, child_cpus):
         to_child, to_parent = Ring(ctx, capacity), Ring(ctx, capacity)
+        parent = SharedArrayEndpoint(to_child, to_parent, capacity, self.receive)
         child_side = SharedArrayEndpoint(to_parent, to_child, capacity, self.receive)
-        process = start_child(ctx, child_side, child_cpus)
-        child_side.close()  # the child has its own now: release this copy's views
-        return SharedArrayEndpoint(to_child, to_parent, capacity, self.receive, process)
+        return start_serving(ctx, parent, child_side, child_cpus)
 
 
 class SharedArrayInplace(SharedArray):

@@ -9,12 +9,11 @@ payload is copied once per hop: into the segment by the writer.
 The parent creates and unlinks the segments; a spawn or forkserver child attaches by name.
 """
 
-import signal
-from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
 
+from ipcbench.children import start_resource_tracker
 from ipcbench.lifeline import segment_name
-from ipcbench.transports.base import Transport, start_child, stop_process
+from ipcbench.transports.base import ChildEndpoint, Transport, start_serving, undo_on_error
 from ipcbench.transports.slot_ring import (
     release,
     ring_bytes,
@@ -40,6 +39,11 @@ class Ring:
     def __reduce__(self):
         return _attach, (self.memory.name, self.free, self.filled)
 
+    def destroy(self) -> None:
+        """Unmap and unlink the segment (its creator's job)."""
+        self.memory.close()
+        self.memory.unlink()
+
 
 def _attach(name: str, free, filled) -> Ring:
     # In a spawn or forkserver child. Attaching registers the segment with the resource tracker
@@ -49,10 +53,10 @@ def _attach(name: str, free, filled) -> Ring:
     return Ring(SharedMemory(name=name), free, filled)
 
 
-class SharedMemoryEndpoint:
+class SharedMemoryEndpoint(ChildEndpoint):
     def __init__(self, outgoing: Ring, incoming: Ring, capacity: int, receive: str, owner=False):
         self.outgoing, self.incoming, self.capacity = outgoing, incoming, capacity
-        self.receive, self.process = receive, None
+        self.receive = receive
         self.owner = owner  # the owner (the parent) unlinks the segments
         self.send = ring_sender(outgoing.memory.buf, capacity, outgoing.free, outgoing.filled)
         self.recv = ring_receiver(
@@ -60,10 +64,12 @@ class SharedMemoryEndpoint:
         )
         self.metadata = {"ring_slots": slot_count(capacity)}
 
-    def close(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
+    def let_go(self) -> None:
+        # The parent's copy of the child's side shares the parent's segments: only its views
+        # go (they would keep the segments mapped).
+        release(self.send, self.recv)
+
+    def close_channel(self) -> None:
         release(self.send, self.recv)
         self.send = self.recv = None  # they hold views of the segments
         for ring in (self.outgoing, self.incoming):
@@ -78,20 +84,8 @@ class SharedMemoryEndpoint:
                     pass  # closed before
         self.owner = False
 
-    def __reduce__(self):
-        return SharedMemoryEndpoint, (self.outgoing, self.incoming, self.capacity, self.receive)
-
-
-def _start_resource_tracker() -> None:
-    """Start multiprocessing's resource tracker without releasing the caller's held signals.
-
-    SharedMemory registers its segments with the tracker and starts it on first use, and starting
-    it unblocks SIGINT and SIGTERM, which the worker holds while it starts children (see
-    ipcbench.stopping; under spawn and forkserver the worker already started it, not under fork).
-    """
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
-    resource_tracker.ensure_running()
-    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    def child_args(self) -> tuple:
+        return self.outgoing, self.incoming, self.capacity, self.receive
 
 
 class SharedMemoryTransport(Transport):
@@ -101,24 +95,17 @@ class SharedMemoryTransport(Transport):
     in_default_matrix = False
 
     def open(self, ctx, capacity, child_cpus):
-        _start_resource_tracker()
-        to_child = Ring.create(ctx, capacity)
-        try:
+        # SharedMemory registers its segments with the resource tracker, starting it on first
+        # use (under fork the worker has not started it yet).
+        start_resource_tracker()
+        with undo_on_error() as undo:
+            to_child = Ring.create(ctx, capacity)
+            undo.callback(to_child.destroy)
             to_parent = Ring.create(ctx, capacity)
-        except BaseException:
-            to_child.memory.close()
-            to_child.memory.unlink()
-            raise
-        parent = SharedMemoryEndpoint(to_child, to_parent, capacity, self.receive, owner=True)
-        try:
-            child_side = SharedMemoryEndpoint(to_parent, to_child, capacity, self.receive)
-            parent.process = start_child(ctx, child_side, child_cpus)
-            # The child has its own now; this copy's views would keep the segments mapped.
-            release(child_side.send, child_side.recv)
-        except BaseException:
-            parent.close()
-            raise
-        return parent
+            undo.callback(to_parent.destroy)
+            parent = SharedMemoryEndpoint(to_child, to_parent, capacity, self.receive, owner=True)
+        child_side = SharedMemoryEndpoint(to_parent, to_child, capacity, self.receive)
+        return start_serving(ctx, parent, child_side, child_cpus)
 
 
 class SharedMemoryInplace(SharedMemoryTransport):

@@ -8,12 +8,13 @@ received straight into a reused buffer.
 
 import socket
 
-from ipcbench.transports.base import start_child, stop_process
+from ipcbench.transports.base import ChildEndpoint, start_serving, undo_on_error
 from ipcbench.transports.framing import HEADER, SMALL_MESSAGE, framed_receiver
 
 
-class SocketStream:
-    """A framed endpoint over a socket that it owns and closes (and the child's process, if any)."""
+class SocketStream(ChildEndpoint):
+    """A framed endpoint over a socket that it owns and closes (and the child at the other end,
+    if any: see ChildEndpoint)."""
 
     def __init__(self, sock, capacity: int, process=None) -> None:
         self.sock, self.capacity, self.process = sock, capacity, process
@@ -22,7 +23,7 @@ class SocketStream:
         self.send = _sender(sock)
         self.recv = framed_receiver(self._reader, capacity)
 
-    def close(self) -> None:
+    def close_channel(self) -> None:
         self._reader.close()
         try:
             # Ends the connection itself, not just this descriptor: the other side reads EOF
@@ -31,13 +32,15 @@ class SocketStream:
         except OSError:
             pass  # already closed, or the other side went first
         self.sock.close()  # idempotent
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
 
-    def __reduce__(self):
+    def let_go(self) -> None:
+        # Only this descriptor: a shutdown would end the connection for the child too.
+        self._reader.close()
+        self.sock.close()
+
+    def child_args(self) -> tuple:
         # Sockets pickle for a child being started (multiprocessing duplicates the fd for it).
-        return SocketStream, (self.sock, self.capacity)
+        return self.sock, self.capacity
 
 
 def _sender(sock):
@@ -60,11 +63,8 @@ def _sender(sock):
 
 def open_socket_pair(ctx, capacity: int, child_cpus, parent_sock, child_sock) -> SocketStream:
     """Start the child on `child_sock`; return the parent's endpoint on `parent_sock`."""
-    try:
-        process = start_child(ctx, SocketStream(child_sock, capacity), child_cpus)
-    except BaseException:
-        parent_sock.close()
-        raise
-    finally:
-        child_sock.close()  # the child holds its own copy now (inherited or passed)
-    return SocketStream(parent_sock, capacity, process)
+    with undo_on_error() as undo:
+        undo.callback(parent_sock.close)
+        undo.callback(child_sock.close)
+        parent, child_side = SocketStream(parent_sock, capacity), SocketStream(child_sock, capacity)
+    return start_serving(ctx, parent, child_side, child_cpus)

@@ -3,25 +3,33 @@
 import subprocess
 import sys
 
-from ipcbench.transports.base import Transport
+from ipcbench.transports.base import CHILD_EXIT_GRACE, ChildEndpoint, Transport
 from ipcbench.transports.framing import FdStream
 from ipcbench.transports.os_pipe import fit_pipe_buffer
 
 
-class PopenEndpoint(FdStream):
-    def __init__(self, popen: subprocess.Popen, capacity: int) -> None:
-        super().__init__(popen.stdout.fileno(), popen.stdin.fileno(), capacity)
-        self.popen = popen
+class PopenEndpoint(ChildEndpoint):
+    """Framed messages over a Popen's stdin and stdout; the Popen is the child (`process`)."""
 
-    def close(self) -> None:
-        self._reader.close()
-        self.popen.stdin.close()  # EOF: the child leaves even if it missed the exit command
+    def __init__(self, popen: subprocess.Popen, capacity: int) -> None:
+        self.popen = self.process = popen
+        self.stream = FdStream(popen.stdout.fileno(), popen.stdin.fileno(), capacity)
+        self.send, self.recv = self.stream.send, self.stream.recv
+        self.fixed_calls = self.stream.fixed_calls
+
+    def close_channel(self) -> None:
+        # The Popen's own files hold the fds: they close them (not the stream, which would
+        # close them a second time). EOF: the child leaves even if it missed the exit command.
+        self.stream._reader.close()
+        self.popen.stdin.close()
         self.popen.stdout.close()
+
+    def stop_child(self, popen: subprocess.Popen) -> None:
         try:
-            self.popen.wait(timeout=2)
+            popen.wait(timeout=CHILD_EXIT_GRACE)
         except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
+            popen.kill()
+            popen.wait()
 
 
 class SubprocessPipe(Transport):
@@ -35,6 +43,7 @@ class SubprocessPipe(Transport):
         if child_cpus:
             command.append("--cpus=" + ",".join(map(str, sorted(child_cpus))))
         popen = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        endpoint = PopenEndpoint(popen, capacity)
         for pipe in (popen.stdin, popen.stdout):
             fit_pipe_buffer(pipe.fileno(), capacity)
-        return PopenEndpoint(popen, capacity)
+        return endpoint

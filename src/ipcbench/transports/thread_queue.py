@@ -1,33 +1,46 @@
 """`thread_queue`: two queue.Queue between the main thread and a serving thread; no process.
 
 The baseline that answers "is a second process worth it?": no copy, no pickling, no system
-call of its own, only the GIL handing the messages over. The thread runs the child's protocol
-(child.ChildProtocol), on the child's CPUs.
+call of its own, only the GIL handing the messages over. The thread runs the child's own loop
+(child.answer), on the child's CPUs.
 """
 
 import os
 import queue
 import threading
 
-from ipcbench.child import ChildProtocol, StopServing
+from ipcbench.child import answer
 from ipcbench.transports.base import Transport
 
 STOP = None  # put by close(): ends the serving thread even if it missed the exit command
 
 
-def serve_in_thread(inbox: queue.Queue, outbox: queue.Queue, cpus) -> None:
-    # child.serve cannot run here: its process set-up (signal handlers, parent-death signal)
-    # is only allowed in, or meant for, a main thread. Affinity is per thread on Linux.
+class ServingSide:
+    """The serving thread's end: the queues the other way round, STOP read as the channel's end.
+    Bytes and objects both travel as references here, so one call serves either mode."""
+
+    def __init__(self, inbox: queue.Queue, outbox: queue.Queue) -> None:
+        get = inbox.get
+
+        def recv():
+            message = get()
+            if message is STOP:
+                raise EOFError("the main thread closed the channel")
+            return message
+
+        self.recv = self.recv_object = recv
+        self.send = self.send_object = outbox.put
+
+    def close(self) -> None:
+        pass  # the queues are the main thread's
+
+
+def serve_in_thread(endpoint: ServingSide, cpus) -> None:
+    # child.serve's process set-up (signal handlers, parent-death signal) is only allowed in, or
+    # meant for, a main thread: its loop serves here alone. Affinity is per thread on Linux.
     if cpus:
         os.sched_setaffinity(0, cpus)
-    # Bytes and objects both travel as references here, so one loop serves either mode.
-    protocol, get, put = ChildProtocol(), inbox.get, outbox.put
-    try:
-        while (message := get()) is not STOP:
-            for reply in protocol.handle(message):
-                put(reply)
-    except StopServing:
-        pass
+    answer(endpoint)
 
 
 class ThreadQueueEndpoint:
@@ -61,7 +74,7 @@ class ThreadQueue(Transport):
         to_thread, to_main = queue.Queue(), queue.Queue()
         thread = threading.Thread(
             target=serve_in_thread,
-            args=(to_thread, to_main, child_cpus),
+            args=(ServingSide(to_thread, to_main), child_cpus),
             name="ipcbench-child-thread",
             daemon=True,  # never holds the process at exit, whatever happens
         )

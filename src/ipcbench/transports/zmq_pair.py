@@ -13,7 +13,7 @@ Once the child is connected, PAIR refuses every other peer.
 import shutil
 
 from ipcbench.lifeline import zmq_directory
-from ipcbench.transports.base import Transport, start_child, stop_process
+from ipcbench.transports.base import ChildEndpoint, Transport, start_serving
 from ipcbench.transports.connect_in_child import ConnectInChild
 from ipcbench.transports.handshake import (
     HANDSHAKE_TIMEOUT,
@@ -24,11 +24,11 @@ from ipcbench.transports.handshake import (
 )
 
 
-class ZmqEndpoint:
-    def __init__(self, context, sock, process=None, directory=None) -> None:
+class ZmqEndpoint(ChildEndpoint):
+    def __init__(self, context, sock, directory=None) -> None:
         import zmq
 
-        self.context, self.sock, self.process, self.directory = context, sock, process, directory
+        self.context, self.sock, self.directory = context, sock, directory
         send, recv, frame_type = sock.send, sock.recv, zmq.Frame
 
         def send_message(data) -> None:
@@ -45,16 +45,12 @@ class ZmqEndpoint:
 
         self.send, self.recv = send_message, recv_message
 
-    def close(self) -> None:
-        if self.sock is None:
-            return
-        # linger=0: whatever is still unsent is of no use once the channel closes.
-        self.sock.close(linger=0)
-        self.context.term()
-        self.sock = self.context = None
-        if self.process is not None:
-            stop_process(self.process)  # terminated after the grace if it missed the exit command
-            self.process = None
+    def close_channel(self) -> None:
+        if self.sock is not None:
+            # linger=0: whatever is still unsent is of no use once the channel closes.
+            self.sock.close(linger=0)
+            self.context.term()
+            self.sock = self.context = None
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory = None
@@ -110,17 +106,16 @@ class _ZmqPair(Transport):
         import zmq
 
         context = zmq.Context()
-        sock = context.socket(zmq.PAIR)
-        directory = process = None
+        parent = ZmqEndpoint(context, context.socket(zmq.PAIR))
         secret = new_secret()
         try:
-            address, directory = self.bind(sock)
-            process = start_child(ctx, ConnectInChild(_connect, address, secret), child_cpus)
-            _authenticate(sock, parent_side, secret, f"{self.name} {address}")
+            address, parent.directory = self.bind(parent.sock)
+            start_serving(ctx, parent, ConnectInChild(_connect, address, secret), child_cpus)
+            _authenticate(parent.sock, parent_side, secret, f"{self.name} {address}")
         except BaseException:
-            ZmqEndpoint(context, sock, process, directory).close()
+            parent.close()  # the child, if started, is terminated after the grace
             raise
-        return ZmqEndpoint(context, sock, process, directory)
+        return parent
 
 
 class ZmqIpc(_ZmqPair):
