@@ -1,9 +1,8 @@
 """ipcbench: which way of moving data between Python processes is fastest, measured."""
 
-__version__ = "0.1.0"
+from ipcbench.version import __version__
 
-# Version of the result-file layout (results.py); bump it when the layout changes.
-SCHEMA_VERSION = 1
+__all__ = ["__version__", "load_results"]
 
 
 def load_results(paths):

@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ipcbench import SCHEMA_VERSION, __version__
 from ipcbench.cell import REQUIRED_AXES
 from ipcbench.errors import UsageError
 from ipcbench.output import write_atomically
+from ipcbench.version import __version__
 
 SECTION = "ipcbench"
+# The layout's version, in every file; bump it when the layout changes.
+SCHEMA_VERSION = 1
 # pyperf's machine facts that the tidy frame carries as text.
 MACHINE_TEXT_KEYS = (
     "hostname",
