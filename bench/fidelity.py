@@ -4,7 +4,7 @@
     python bench/fidelity.py -t os_pipe -p stream  # a subset
     python bench/fidelity.py --sizes 64,1MiB --values 9
 
-For each seed transport, pattern and size it times the harness's cell (ipcbench.session.Session:
+For each seed transport, pattern and size it times the harness's cell (ipcbench.benches.open_bench:
 the worker's own procedure, minus pyperf's process) and, beside it in the same process, a raw
 loop: the same mechanism with nothing else, a fixed message size known to both sides (no
 framing), a preallocated receive buffer, one buffer sent over and over. Same start method
@@ -24,8 +24,8 @@ from multiprocessing import get_context
 from multiprocessing.shared_memory import SharedMemory
 from time import perf_counter
 
+from ipcbench.benches import open_bench
 from ipcbench.cell import Cell
-from ipcbench.session import Session
 from ipcbench.sizes import format_size, parse_sizes
 from ipcbench.transports import registry
 
@@ -359,7 +359,7 @@ def measure(transport, pattern, size, values, min_time, cpus) -> tuple[float, fl
     method = "exec" if transport == "subprocess_pipe" else "fork"
     cell = Cell(pattern, transport, method, size, "split")
     harness_times, raw_times = [], []
-    with Session(cell, registry()[transport]) as session:
+    with open_bench(cell, registry()) as session:
         loops = session.calibrate(min_time)
         raw = RawLoop(transport, pattern, size, loops, cpus[1])
         try:

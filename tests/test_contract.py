@@ -8,10 +8,12 @@ import os
 import pytest
 from conftest import live_children, new_shm_entries, timed_within_wall
 
+from ipcbench.benches import open_bench
+from ipcbench.benches.base import DataError, start_context
+from ipcbench.benches.pingpong import pingpong, verify
+from ipcbench.benches.stream import stream
 from ipcbench.cell import Cell
-from ipcbench.patterns import DataError, pingpong, stream, verify
 from ipcbench.payloads import make_channel
-from ipcbench.session import Session, start_context
 from ipcbench.transports import registry
 from ipcbench.transports.base import RECEIVE_MODES
 
@@ -60,7 +62,7 @@ def test_transport_carries_every_message_intact(name, method):
 def test_session_places_calibrates_and_times(name, method):
     affinity = os.sched_getaffinity(0)
     cell = Cell("pingpong", name, method, 64, "split" if len(affinity) > 1 else "same")
-    with Session(cell, REGISTRY[name]) as session:
+    with open_bench(cell, REGISTRY) as session:
         assert os.sched_getaffinity(0) == session.parent_cpus  # the parent is pinned
         runs = []
         timed = session.time
@@ -111,7 +113,7 @@ def test_cpu_time_never_exceeds_what_the_cpus_could_give(name, method, placement
     largest = REGISTRY[name].max_size or 1 << 20  # posix_mq's messages stop at its limit
     for pattern, size in (("pingpong", 64), ("stream", 64), ("stream", min(1 << 20, largest))):
         cell = Cell(pattern, name, method, size, placement)
-        with Session(cell, REGISTRY[name]) as session:
+        with open_bench(cell, REGISTRY) as session:
             loops = session.calibrate(0.002)
             walls = [session.time(loops) for _ in range(3)]
             figures = session.run_metadata(3)
@@ -135,7 +137,7 @@ def test_cpu_time_never_exceeds_what_the_cpus_could_give(name, method, placement
 @pytest.mark.parametrize(("name", "method"), CASES, ids=[f"{n}-{m}" for n, m in CASES])
 def test_startup_reaches_the_first_reply_of_a_fresh_child(name, method):
     """startup takes part for every transport: open, first message, close, twice over."""
-    from ipcbench.startup import ChannelStartup
+    from ipcbench.benches.startup import ChannelStartup
 
     shm_before = set(os.listdir("/dev/shm"))
     cell = Cell("startup", name, method, 64, "free")
@@ -152,7 +154,7 @@ FANIN_CASES = [(n, m) for n, m in CASES if "fanin" in REGISTRY[n].patterns]
 @pytest.mark.parametrize(("name", "method"), FANIN_CASES, ids=[f"{n}-{m}" for n, m in FANIN_CASES])
 def test_fanin_transport_keeps_messages_of_several_writers_whole(name, method):
     """A transport claiming fanin: 3 producers at once, every message whole, none lost."""
-    from ipcbench.fanin import FanIn
+    from ipcbench.benches.fanin import FanIn
 
     transport = REGISTRY[name]
     shm_before = set(os.listdir("/dev/shm"))

@@ -7,12 +7,12 @@ import time
 import pytest
 from conftest import live_children, new_shm_entries
 
+from ipcbench.benches import open_bench
+from ipcbench.benches.base import DataError
+from ipcbench.benches.pool import ExecutorBench
+from ipcbench.benches.startup import PoolStartup
 from ipcbench.cell import Cell
-from ipcbench.executor import ExecutorBench
 from ipcbench.matrix import Selection, build_cells
-from ipcbench.patterns import DataError
-from ipcbench.pool_startup import PoolStartup
-from ipcbench.session import open_bench
 from ipcbench.transports import registry
 from ipcbench.transports.base import MP_METHODS
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ipcbench import results
-from ipcbench.session import start_context
+from ipcbench.benches.base import start_context
 from ipcbench.transports.manager_queue import ManagerQueue
 
 
@@ -278,7 +278,8 @@ class _Disorderly:
 
 @pytest.mark.parametrize("fault", ["drop", "reorder"])
 def test_a_stream_that_drops_or_reorders_inside_the_loop_fails(fault):
-    from ipcbench.patterns import DataError, stream
+    from ipcbench.benches.base import DataError
+    from ipcbench.benches.stream import stream
     from ipcbench.payloads import make_channel
     from ipcbench.transports.os_pipe import OsPipe
 

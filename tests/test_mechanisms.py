@@ -22,10 +22,10 @@ import psutil
 import pytest
 from conftest import live_children, new_shm_entries
 
+from ipcbench.benches.base import start_context
+from ipcbench.benches.pingpong import pingpong, verify
 from ipcbench.matrix import Selection, build_cells
-from ipcbench.patterns import pingpong, verify
 from ipcbench.payloads import make_channel
-from ipcbench.session import start_context
 from ipcbench.transports import registry
 
 REGISTRY = registry()
@@ -141,7 +141,7 @@ def test_mmap_file_maps_an_unlinked_file_in_a_private_temp_dir(tmp_path, monkeyp
 
 
 def stream_of(endpoint, size: int, count: int) -> float:
-    from ipcbench.patterns import stream
+    from ipcbench.benches.stream import stream
 
     return stream(endpoint, make_channel(endpoint, "bytes", size), count)
 
@@ -197,7 +197,7 @@ def test_a_child_killed_mid_cell_fails_the_loop_and_close_cleans_up(name):
 
 CRASH_SCRIPT = """
 import json, sys
-from ipcbench.session import start_context
+from ipcbench.benches.base import start_context
 from ipcbench.transports import registry
 
 if __name__ == "__main__":  # a spawned child imports this file too

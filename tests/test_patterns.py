@@ -21,14 +21,13 @@ from conftest import (
     timed_within_wall,
 )
 
-from ipcbench import results
+from ipcbench import benches, results
+from ipcbench.benches.base import DataError
+from ipcbench.benches.counter import CounterBench, increment
+from ipcbench.benches.fanin import FanIn
+from ipcbench.benches.pool import PoolBench
+from ipcbench.benches.startup import ChannelStartup, ProcessStartup
 from ipcbench.cell import Cell
-from ipcbench.counter import CounterBench, increment
-from ipcbench.fanin import FanIn
-from ipcbench.matrix import PATTERN_SPECS
-from ipcbench.patterns import DataError
-from ipcbench.pool import PoolBench
-from ipcbench.startup import ChannelStartup, ProcessStartup
 from ipcbench.transports import registry
 from ipcbench.transports.base import MP_METHODS
 from ipcbench.transports.os_pipe import OsPipe
@@ -228,7 +227,7 @@ def test_every_pattern_runs_end_to_end_into_one_result_file(tmp_path):
         "pool/apply/fork/64B/split",
         "counter/unlocked/fork/0B/split/procs=2",
     } <= names
-    assert {name.split("/")[0] for name in names} == set(PATTERN_SPECS)
+    assert {name.split("/")[0] for name in names} == set(benches.PATTERNS)
 
     frame = results.load_results([output]).set_index("pattern")
     startup = frame.loc["startup"].set_index("transport")

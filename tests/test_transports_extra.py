@@ -20,8 +20,8 @@ import pyperf
 import pytest
 from conftest import live_children, new_shm_entries, run_cli
 
-from ipcbench.patterns import verify
-from ipcbench.session import start_context
+from ipcbench.benches.base import start_context
+from ipcbench.benches.pingpong import verify
 from ipcbench.transports import registry
 from ipcbench.transports.base import CHILD_EXIT_GRACE
 from ipcbench.transports.connect_in_child import ConnectInChild

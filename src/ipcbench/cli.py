@@ -215,13 +215,12 @@ def _add_export_arguments(parser) -> None:
 def _list() -> int:
     import os
 
+    from ipcbench import benches
     from ipcbench.cell import METHODS, PLACEMENTS
     from ipcbench.matrix import (
         DEFAULT_CHUNKSIZES,
-        DEFAULT_PATTERNS,
         DEFAULT_PROCS,
         DEFAULT_SIZES,
-        PATTERN_SPECS,
         default_placements,
     )
     from ipcbench.sizes import format_size
@@ -256,10 +255,10 @@ def _list() -> int:
     print(f"chunksizes:    {','.join(map(str, DEFAULT_CHUNKSIZES))} (pool map, imap)")
     print()
     rows = []
-    for pattern in PATTERN_SPECS.values():
+    for pattern in benches.patterns().values():
         measures = ["transports"] if pattern.on_transports else []
         measures += [variant.name for variant in pattern.variants]
-        default = "yes" if pattern.name in DEFAULT_PATTERNS else "-p " + pattern.name
+        default = "yes" if pattern.default else "-p " + pattern.name
         rows.append([pattern.name, default, ", ".join(measures), pattern.summary])
     print(render(["pattern", "default", "measures", "what"], rows))
     return 0

@@ -50,11 +50,10 @@ def check_cell_count(count: int, max_cells: int) -> None:
 
 def estimated_bytes(cell) -> int:
     """A generous estimate of the memory one cell's processes hold at once."""
-    copies = BASE_COPIES
-    if cell.pattern == "pool":  # map's results (4 chunks per worker) and chunks in flight
-        copies += (4 * cell.procs + 2) * cell.chunksize
-    elif cell.pattern == "fanin":  # every producer's payloads, the consumer's checked copies
-        copies += 16 * cell.procs
+    from ipcbench import benches
+
+    # A pattern's own copies: pool's results and chunks in flight, fanin's producers' payloads.
+    copies = BASE_COPIES + benches.pattern(cell.pattern).payload_copies(cell)
     if cell.kind == "pickle":
         copies *= PICKLE_FACTOR
     return cell.size * copies

@@ -6,116 +6,21 @@ runs the cell at its `--worker-task` index, so it must not depend on anything bu
 
 from dataclasses import dataclass, field
 
-from ipcbench import limits
+from ipcbench import benches, limits
+from ipcbench.benches.spec import Pattern, Variant
 from ipcbench.cell import METHODS, PLACEMENTS, Cell
 from ipcbench.errors import UsageError, did_you_mean
 from ipcbench.payloads import KINDS
 from ipcbench.sizes import MAX_SIZE, format_size
-from ipcbench.transports.base import MP_METHODS
 
 DEFAULT_SIZES = (64, 4 << 10, 64 << 10, 1 << 20)
 DEFAULT_PROCS = (1, 2, 4)
 DEFAULT_CHUNKSIZES = (1, 16)
 
 
-@dataclass(frozen=True)
-class Variant:
-    """Something a pattern measures that is not a transport: a Pool call, a counter's guard."""
-
-    name: str
-    summary: str
-    methods: tuple[str, ...] = MP_METHODS
-    sized: bool = True  # whether the payload size axis applies
-    chunked: bool = False  # whether the chunksize axis applies
-    # Whether the procs axis applies to this variant even where its pattern has none
-    # (startup of a Pool of P workers).
-    multi_process: bool = False
-
-
-@dataclass(frozen=True)
-class Pattern:
-    name: str
-    summary: str
-    on_transports: bool = True  # measures the transports that list it in `Transport.patterns`
-    variants: tuple[Variant, ...] = ()
-    multi_process: bool = False  # whether the procs axis applies
-    # startup: the first message's size hardly matters; one cell per transport, not one per size.
-    smallest_size_only: bool = False
-
-
-PATTERN_SPECS = {
-    p.name: p
-    for p in (
-        Pattern("pingpong", "round-trip latency of one payload"),
-        Pattern("stream", "one-way throughput: N payloads, then one ack"),
-        Pattern(
-            "startup",
-            "a channel opened, one round trip, closed; process: start and join a do-nothing one",
-            variants=(
-                Variant(
-                    "process",
-                    "a process that does nothing: create, start, join",
-                    methods=(*MP_METHODS, "exec"),
-                    sized=False,
-                ),
-                Variant(
-                    "mp_pool",
-                    "multiprocessing.Pool(P): create, first result, close and join",
-                    sized=False,
-                    multi_process=True,
-                ),
-                Variant(
-                    "executor",
-                    "ProcessPoolExecutor(P): create, first result, shutdown(wait=True)",
-                    sized=False,
-                    multi_process=True,
-                ),
-            ),
-            smallest_size_only=True,
-        ),
-        Pattern(
-            "fanin",
-            "P producer processes stream to one consumer over one shared channel",
-            multi_process=True,
-        ),
-        Pattern(
-            "pool",
-            "multiprocessing.Pool with P workers: per-task time",
-            on_transports=False,
-            variants=(
-                Variant("apply", "apply_async(echo, payload).get(): one task's round trip"),
-                Variant("map", "map(echo, payloads, chunksize)", chunked=True),
-                Variant("imap", "imap(echo, payloads, chunksize)", chunked=True),
-                Variant(
-                    "executor_submit",
-                    "ProcessPoolExecutor: submit(echo, payload).result(): one task's round trip",
-                ),
-                Variant(
-                    "executor_map",
-                    "ProcessPoolExecutor: map(echo, payloads, chunksize=C)",
-                    chunked=True,
-                ),
-            ),
-            multi_process=True,
-        ),
-        Pattern(
-            "counter",
-            "P processes increment one shared counter: time per increment, lost updates",
-            on_transports=False,
-            variants=(
-                Variant("value_lock", "multiprocessing.Value, `with get_lock()`", sized=False),
-                Variant(
-                    "manager_lock", "Manager().dict() entry, `with manager.Lock()`", sized=False
-                ),
-                Variant("unlocked", "multiprocessing.Value without its lock", sized=False),
-            ),
-            multi_process=True,
-        ),
-    )
-}
-PATTERNS = tuple(PATTERN_SPECS)
-DEFAULT_PATTERNS = ("pingpong", "stream")
-VARIANTS = {v.name: v for p in PATTERN_SPECS.values() for v in p.variants}
+def default_patterns() -> tuple[str, ...]:
+    """What a plain `run` measures."""
+    return tuple(pattern.name for pattern in benches.patterns().values() if pattern.default)
 
 
 class SelectionError(UsageError, ValueError):
@@ -129,7 +34,7 @@ class Selection:
     transports: tuple[str, ...] = ()
     methods: tuple[str, ...] = ()
     sizes: tuple[int, ...] = DEFAULT_SIZES
-    patterns: tuple[str, ...] = DEFAULT_PATTERNS
+    patterns: tuple[str, ...] = field(default_factory=default_patterns)
     placements: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ("bytes",)
     procs: tuple[int, ...] = DEFAULT_PROCS
@@ -149,7 +54,7 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
 
     `registry` maps transport names to transport classes (see transports/__init__.py).
     """
-    _check_known("pattern", selection.patterns, PATTERNS)
+    _check_known("pattern", selection.patterns, benches.PATTERNS)
     _check_known("start method", selection.methods, METHODS)
     _check_known("placement", selection.placements, PLACEMENTS)
     _check_known("payload kind", selection.kinds, KINDS)
@@ -161,7 +66,7 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
 
     cells = []
     for pattern_name in selection.patterns:
-        pattern = PATTERN_SPECS[pattern_name]
+        pattern = benches.pattern(pattern_name)
         for name in names:
             subject = _subject(pattern, name, registry)
             if subject is None:
@@ -243,9 +148,9 @@ def _limit(check, *args) -> None:
 
 def _subject(pattern: Pattern, name: str, registry):
     """The transport class or Variant that `pattern` measures under `name`, or None."""
-    for variant in pattern.variants:
-        if variant.name == name:
-            return variant
+    variant = pattern.variant(name)
+    if variant is not None:
+        return variant
     if pattern.on_transports and name in registry:
         transport = registry[name]
         if pattern.name in transport.patterns:
@@ -264,8 +169,8 @@ def _sizes(pattern: Pattern, subject, sizes: tuple[int, ...]) -> tuple[int, ...]
 
 
 def _kinds(pattern: Pattern, kinds: tuple[str, ...]) -> tuple[str, ...]:
-    # The newer patterns send bytes; payload kinds are a question for pingpong and stream.
-    return kinds if pattern.name in DEFAULT_PATTERNS else ("bytes",)
+    # The other patterns send bytes; payload kinds are a question for a channel's message loop.
+    return kinds if pattern.message_loop else ("bytes",)
 
 
 def _procs(pattern: Pattern, subject, procs: tuple[int, ...]) -> tuple[int, ...]:
@@ -282,21 +187,24 @@ def _subject_names(selection: Selection, registry) -> tuple[str, ...]:
 
     Variants belong to their pattern, so by default every variant of a selected pattern runs.
     """
-    variants = tuple(v.name for p in selection.patterns for v in PATTERN_SPECS[p].variants)
-    if not any(PATTERN_SPECS[p].on_transports for p in selection.patterns):
+    patterns = [benches.pattern(name) for name in selection.patterns]
+    variants = tuple(v.name for p in patterns for v in p.variants)
+    known_variants = benches.variants()
+    if not any(p.on_transports for p in patterns):
         registry = ()  # no selected pattern measures transports
     if not selection.transports:
         defaults = tuple(t.name for t in registry if t.in_default_matrix and t.available())
         return defaults + variants
     if selection.transports == ("all",):
         return tuple(t.name for t in registry if t.available()) + variants
-    unknown = [n for n in selection.transports if n not in registry and n not in VARIANTS]
+    unknown = [n for n in selection.transports if n not in registry and n not in known_variants]
     if unknown:
+        owners = "/".join(p.name for p in benches.patterns().values() if p.variants)
         raise SelectionError(
             f"unknown transport {', '.join(unknown)}"
-            f"{did_you_mean(unknown, [*registry.names(), *VARIANTS])} (known: "
-            f"{', '.join(registry.names())}, all; variants of startup/pool/counter: "
-            f"{', '.join(VARIANTS)})"
+            f"{did_you_mean(unknown, [*registry.names(), *known_variants])} (known: "
+            f"{', '.join(registry.names())}, all; variants of {owners}: "
+            f"{', '.join(known_variants)})"
         )
     for name in selection.transports:
         if name in registry:
@@ -318,8 +226,10 @@ def _check_known(axis: str, values, known) -> None:
 def _skip_notes(selection: Selection, names, registry) -> list[str]:
     """Say which asked-for combinations do not exist, so a smaller matrix is never a surprise."""
     notes = []
+    patterns = [benches.pattern(name) for name in selection.patterns]
+    known_variants = benches.variants()
     transports = [registry[name] for name in names if name in registry]
-    variants = [VARIANTS[name] for name in names if name not in registry]
+    variants = [known_variants[name] for name in names if name not in registry]
     for subject in transports + variants:
         if selection.methods and not set(selection.methods) & set(subject.methods):
             notes.append(f"{subject.name} runs only under {', '.join(subject.methods)}")
@@ -330,28 +240,26 @@ def _skip_notes(selection: Selection, names, registry) -> list[str]:
                 f"{transport.name} holds at most {format_size(transport.max_size)} per message: "
                 f"skipped {', '.join(map(format_size, too_big))}"
             )
-    for pattern in selection.patterns:
-        if PATTERN_SPECS[pattern].on_transports:
-            left_out = [t.name for t in transports if pattern not in t.patterns]
-            if left_out:
-                notes.append(f"{pattern} does not apply to {', '.join(left_out)}")
-    if "fanin" in selection.patterns:
-        for transport in transports:
-            limit = transport.size_limit("fanin")
+    for pattern in (p for p in patterns if p.on_transports):
+        left_out = [t.name for t in transports if pattern.name not in t.patterns]
+        if left_out:
+            notes.append(f"{pattern.name} does not apply to {', '.join(left_out)}")
+        for transport in (t for t in transports if pattern.name in t.patterns):
+            limit = transport.size_limit(pattern.name)
             too_big = [
                 s for s in selection.sizes if limit and limit < s <= (transport.max_size or s)
             ]
-            if "fanin" in transport.patterns and too_big:
+            if too_big:
                 notes.append(
-                    f"{transport.name} keeps messages of several writers apart only up to "
-                    f"{format_size(limit)}: fanin skipped {', '.join(map(format_size, too_big))}"
+                    f"{transport.name} {pattern.size_limit_note} {format_size(limit)}: "
+                    f"{pattern.name} skipped {', '.join(map(format_size, too_big))}"
                 )
     for variant in variants:
-        owner = next(p for p in PATTERN_SPECS.values() if variant in p.variants)
+        owner = next(p for p in benches.patterns().values() if variant in p.variants)
         if owner.name not in selection.patterns:
             notes.append(f"{variant.name} is measured by {owner.name}, which is not selected")
     extra_kinds = [k for k in selection.kinds if k != "bytes"]
-    newer = [p for p in selection.patterns if p not in DEFAULT_PATTERNS]
-    if extra_kinds and newer:
-        notes.append(f"{', '.join(newer)} send bytes only: kind {', '.join(extra_kinds)} skipped")
+    others = [p.name for p in patterns if not p.message_loop]
+    if extra_kinds and others:
+        notes.append(f"{', '.join(others)} send bytes only: kind {', '.join(extra_kinds)} skipped")
     return notes

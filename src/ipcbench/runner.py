@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipcbench import limits, matrix, results
+from ipcbench import benches, limits, matrix, results
 from ipcbench.arguments import OneLineParser
 from ipcbench.errors import UsageError
 from ipcbench.manager import Plan, run_passes, save, workers_done
@@ -314,7 +314,7 @@ def _selection(args) -> Selection:
         if value is not None:
             setattr(selection, key, value)
     if selection.patterns == ("all",):
-        selection.patterns = matrix.PATTERNS
+        selection.patterns = benches.PATTERNS
     for key, flag in (("procs", args.procs), ("chunksizes", args.chunksizes)):
         value = axis(flag, key)
         if value is not None:

@@ -95,8 +95,8 @@ def _cpu(micros) -> str:
 
 def cell_sort_key(key: tuple):
     """Display order of a cell key (compare.KEY): patterns and methods in their own order."""
+    from ipcbench.benches import PATTERNS
     from ipcbench.cell import METHODS
-    from ipcbench.matrix import PATTERNS
 
     pattern, transport, method, size, placement, kind, *axes = key
     return (
@@ -114,15 +114,12 @@ def cell_sort_key(key: tuple):
 
 def axis_applies(pattern: str, transport: str, axis: str) -> bool:
     """Whether the procs or chunksize axis means something for this pattern and subject."""
-    from ipcbench.matrix import PATTERN_SPECS, VARIANTS
+    from ipcbench import benches
 
-    spec = PATTERN_SPECS.get(pattern)
-    if spec is None:
+    if pattern not in benches.PATTERNS:
         return False
-    variant = VARIANTS.get(transport)
-    if axis == "procs":
-        return spec.multi_process or (variant in spec.variants and variant.multi_process)
-    return variant is not None and variant in spec.variants and variant.chunked
+    spec = benches.pattern(pattern)
+    return spec.procs_apply(transport) if axis == "procs" else spec.chunksize_applies(transport)
 
 
 def render(headers: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> str:

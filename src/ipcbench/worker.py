@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass
 
 from ipcbench.cell import Cell
-from ipcbench.matrix import VARIANTS
 from ipcbench.stopping import held_while_starting_children, stop_worker_once
 
 # Calibration searches per cell (the median loop count is used): one search can end early on a
@@ -58,8 +57,7 @@ def run_worker(runner, args) -> int:
     job = Job.load(args.job)
     bind_worker_to_manager(job.failure_file)  # first: the worker must not outlive the run
     from ipcbench import pyperf_runs
-    from ipcbench.session import open_bench
-    from ipcbench.transports import find
+    from ipcbench.benches import open_bench
 
     cell = Cell.from_name(job.cell)
     _start_watchdog(args.cell_timeout, job.failure_file)
@@ -67,8 +65,7 @@ def run_worker(runner, args) -> int:
         stop_worker_once()
         with contextlib.ExitStack() as stack:
             with held_while_starting_children(cell.method):
-                transports = {} if cell.transport in VARIANTS else find(cell.transport)
-                bench = stack.enter_context(open_bench(cell, transports))
+                bench = stack.enter_context(open_bench(cell))
             if job.loops is None:
                 runner.args.loops = statistics.median_low(
                     bench.calibrate(runner.args.min_time) for _ in range(CALIBRATIONS)

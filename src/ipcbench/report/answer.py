@@ -98,8 +98,8 @@ def _subject(cell: dict) -> tuple:
 
 def answer_rows(frame, labels: list[str]) -> list[dict]:
     """The rows of the answer table, in machine, pattern, size, kind, placement order."""
+    from ipcbench.benches import PATTERNS
     from ipcbench.cell import PLACEMENTS
-    from ipcbench.matrix import PATTERNS
 
     frame = frame[
         frame["pattern"].isin(ANSWER_PATTERNS) & ~frame["transport"].isin(NOT_TRANSPORTS)

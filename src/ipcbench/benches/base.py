@@ -1,23 +1,22 @@
 """A cell made live: CPUs placed, children started and checked, ready for the timed loop.
 
-`Bench` is what a pyperf worker drives; `Session` is the bench of pingpong and stream (one child,
-one channel); `open_bench` picks the bench of a cell's pattern (startup.py, fanin.py, pool.py,
-counter.py hold the others).
+`Bench` is what a pyperf worker drives for one cell; each pattern module (benches/) holds the
+benches of its pattern. Here: what they share (placement, start contexts, calibration, the
+failure of a check).
 """
 
 import multiprocessing
 import os
-import pickle
 
 from ipcbench.cell import Cell
-from ipcbench.cputime import CpuMeter
-from ipcbench.patterns import TIMED_LOOPS, verify
-from ipcbench.payloads import make_channel, make_records
 from ipcbench.transports.base import MP_METHODS
 
 # Commands and the stream ack are tiny, but the receive buffers must hold them too.
 MIN_CAPACITY = 64
-STREAM_MIN_MESSAGES = 8
+
+
+class DataError(Exception):
+    """The transport lost, truncated, duplicated, corrupted or replayed a message."""
 
 
 def spread_cpus(placement: str, children: int) -> tuple[set[int] | None, list[set[int] | None]]:
@@ -34,12 +33,6 @@ def spread_cpus(placement: str, children: int) -> tuple[set[int] | None, list[se
     if len(cpus) < 2:
         raise ValueError("placement 'split' needs at least 2 CPUs")
     return {cpus[0]}, [{cpus[(number + 1) % len(cpus)]} for number in range(children)]
-
-
-def placement_cpus(placement: str) -> tuple[set[int] | None, set[int] | None]:
-    """(parent CPUs, child CPUs) for a placement with one child; None means not pinned."""
-    parent, (child,) = spread_cpus(placement, 1)
-    return parent, child
 
 
 def describe_placement(parent: set[int] | None, children: list[set[int] | None]) -> str:
@@ -86,39 +79,6 @@ def calibrate(time_loops, min_time: float, min_loops: int = 1) -> int:
         # Aim straight at min_time (with a margin), but never grow by less than 2x.
         estimate = int(loops * min_time * 1.2 / max(elapsed, 1e-9)) + 1
         loops = min(max(loops * 2, estimate), loops * 100)
-
-
-def open_bench(cell: Cell, registry) -> "Bench":
-    """The bench that runs `cell`'s pattern (not yet entered)."""
-    if cell.pattern in TIMED_LOOPS:
-        return Session(cell, registry[cell.transport])
-    if cell.pattern == "startup":
-        from ipcbench.startup import ChannelStartup, ProcessStartup
-
-        if cell.transport == "process":
-            return ProcessStartup(cell)
-        if cell.transport in ("mp_pool", "executor"):
-            from ipcbench.pool_startup import PoolStartup
-
-            return PoolStartup(cell)
-        return ChannelStartup(cell, registry[cell.transport])
-    if cell.pattern == "fanin":
-        from ipcbench.fanin import FanIn
-
-        return FanIn(cell, registry[cell.transport])
-    if cell.pattern == "pool":
-        if cell.transport.startswith("executor_"):
-            from ipcbench.executor import ExecutorBench
-
-            return ExecutorBench(cell)
-        from ipcbench.pool import PoolBench
-
-        return PoolBench(cell)
-    if cell.pattern == "counter":
-        from ipcbench.counter import CounterBench
-
-        return CounterBench(cell)
-    raise ValueError(f"unknown pattern {cell.pattern!r}")
 
 
 def channel_modules(transport_class) -> tuple[str, ...]:
@@ -196,73 +156,3 @@ class Bench:
         if self.parent_cpus is None:
             return len(self._saved_affinity)
         return len(set(self.parent_cpus).union(*(cpus or set() for cpus in self.child_cpus)))
-
-
-class Session(Bench):
-    """pingpong and stream: one child serving one channel of the cell's transport."""
-
-    meter = None  # the CPU meter (cputime.CpuMeter), made once the channel is open
-
-    def __init__(self, cell: Cell, transport_class) -> None:
-        super().__init__(cell)
-        self.transport_class = transport_class
-        self.endpoint = self.channel = None
-        self._timed_loop = TIMED_LOOPS[cell.pattern]
-        if cell.pattern == "stream":
-            # One value of a stream carries several messages: a single 16 MiB message per
-            # value would time one message's latency, not a throughput.
-            self.min_loops = STREAM_MIN_MESSAGES
-
-    def child_modules(self) -> tuple[str, ...]:
-        return channel_modules(self.transport_class)
-
-    def open(self) -> None:
-        self.endpoint = self.transport_class().open(
-            self.context, self.capacity(), self.child_cpus[0]
-        )
-        self.channel = make_channel(self.endpoint, self.cell.kind, self.cell.size)
-        verify(self.endpoint, self.cell.kind, self.cell.size)
-        self.meter = CpuMeter(self.usable_cpus())
-
-    def capacity(self) -> int:
-        """The largest message the channel must carry, in bytes."""
-        if self.cell.kind == "pickle":
-            # Pickles of equally sized objects vary a little, and protocols differ: be generous.
-            pickled = len(pickle.dumps(make_records(self.cell.size)))
-            return 2 * pickled + MIN_CAPACITY
-        return max(self.cell.size, MIN_CAPACITY)
-
-    def time(self, loops: int) -> float:
-        """Seconds for `loops` iterations of the cell's pattern (pyperf's bench_time_func).
-
-        The loop reads the CPU time of every process doing the work right outside its clock.
-        """
-        return self._timed_loop(self.endpoint, self.channel, loops, self.meter)
-
-    def extra_metadata(self, loops: int) -> dict:
-        return {
-            "receive": self.transport_class.receive,
-            "helper_cpus": self.describe_helpers(),
-            **getattr(self.endpoint, "metadata", {}),
-        }
-
-    def run_metadata(self, values: int) -> dict:
-        """CPU seconds per iteration (user + system, parent, child and helpers) over the run's
-        timed values; wall time alone lets a transport that busy-waits look free."""
-        return self.meter.figures(values)
-
-    def describe_helpers(self) -> str:
-        return describe_helpers(self.transport_class, self.child_cpus[0])
-
-    def close(self, intact: bool) -> None:
-        endpoint, self.endpoint = self.endpoint, None
-        if endpoint is None:
-            return
-        try:
-            if intact:
-                # Still intact after the timed runs?
-                verify(endpoint, self.cell.kind, self.cell.size)
-                endpoint.send(b"exit")
-        finally:
-            # After an error the child may not be listening: close() ends it anyway.
-            endpoint.close()

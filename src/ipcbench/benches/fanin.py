@@ -13,11 +13,12 @@ This module is imported by spawned producers: standard library and light ipcbenc
 from collections import Counter
 from time import perf_counter
 
+from ipcbench.benches.base import MIN_CAPACITY, Bench, DataError, channel_modules, describe_helpers
+from ipcbench.benches.spec import Pattern, Section
 from ipcbench.child import prepare_child
 from ipcbench.children import Crew
-from ipcbench.patterns import DataError
 from ipcbench.payloads import random_bytes
-from ipcbench.session import MIN_CAPACITY, Bench, channel_modules, describe_helpers
+from ipcbench.units import RATE, Unit
 
 
 def checked_payload(producer: int, number: int, size: int) -> bytes:
@@ -112,3 +113,28 @@ class FanIn(Bench):
             if self.channel is not None:
                 self.channel.close()
                 self.channel = None
+
+
+PATTERN = Pattern(
+    "fanin",
+    "P producer processes send to one consumer over one shared channel",
+    unit=Unit("msg/s", RATE),
+    legend="messages/s into one consumer from all producers together (higher is better)",
+    per="one message (from any producer)",
+    bench=FanIn,
+    multi_process=True,
+    procs_noun="producer",
+    one_way=True,
+    size_limit_note="keeps messages of several writers apart only up to",
+    answer_note="messages per second from several producers into one consumer (time per message)",
+    section=Section(
+        "Fan-in: several producers, one consumer",
+        "Fan-in",
+        "P producer processes send to one consumer over one shared channel: messages per "
+        "second (and MB/s) for all producers together. The scaling factor is the rate with the "
+        "most producers divided by the rate with the fewest: above 1 the transport takes more "
+        "from more writers; at or below 1 its single reader, a lock or the CPUs are the limit.",
+    ),
+    # every producer's payloads, the consumer's checked copies
+    payload_copies=lambda cell: 16 * cell.procs,
+)

@@ -15,10 +15,11 @@ This module is imported by spawned children: standard library and light modules 
 
 from time import perf_counter
 
+from ipcbench.benches.base import Bench, DataError
+from ipcbench.benches.spec import Pattern, Section, Variant
 from ipcbench.child import prepare_child
 from ipcbench.children import Crew, start_manager
-from ipcbench.patterns import DataError
-from ipcbench.session import Bench
+from ipcbench.units import RATE, Unit
 
 KEY = "count"
 
@@ -123,3 +124,40 @@ class CounterBench(Bench):
                 self.shared = self.lock = None  # proxies first, or they outlive the server
                 self.manager.shutdown()
                 self.manager = None
+
+
+PATTERN = Pattern(
+    "counter",
+    "P processes increment one shared counter: time per increment, lost updates",
+    unit=Unit("incr/s", RATE),
+    legend="increments/s of one shared counter by all processes together (higher is better, "
+    "if no update is lost)",
+    per="one increment",
+    on_transports=False,
+    variants=(
+        Variant(
+            "value_lock", "multiprocessing.Value, `with get_lock()`", CounterBench, sized=False
+        ),
+        Variant(
+            "manager_lock",
+            "Manager().dict() entry, `with manager.Lock()`",
+            CounterBench,
+            sized=False,
+        ),
+        Variant("unlocked", "multiprocessing.Value without its lock", CounterBench, sized=False),
+    ),
+    multi_process=True,
+    ranked=False,
+    answer_note="The shared counter is left out: its fastest variant loses updates (see below).",
+    section=Section(
+        "Shared counter: speed and lost updates",
+        "Shared counter",
+        "P processes each increment one shared counter: value_lock is a multiprocessing.Value "
+        "under its get_lock(), manager_lock a Manager().dict() entry under a manager Lock, "
+        "unlocked the Value without its lock. Increments per second for all processes together; "
+        "lost updates are counted in one extra run: the counter should read P × K and reads less "
+        "where two read-modify-write cycles overlapped. An unlocked counter is fast and wrong.",
+        warning=True,
+        headline=True,
+    ),
+)
