@@ -8,9 +8,9 @@ command line: a long cell list once went past Linux's 128 KiB argument limit.
 Why batches: a fresh Python process with pyperf and ipcbench imported costs ~0.25 s here, more
 than timing a cell of the quick profile. Every cell still gets a fresh worker in every pass (a
 batch holds distinct cells of one pass), so a cell's workers stay independent samples; what the
-cells of a batch share is only the interpreter start-up. Each cell opens and closes its own
-children and channels; a forkserver cell stops its fork server on the way out, so the next one
-starts (and preloads) its own, as in a fresh worker.
+cells of a batch share is only the interpreter start-up and, for forkserver cells that preload
+the same modules, the fork server (see session.start_context). Each cell opens and closes its own
+children and channels. Start-ups, whose figures depend on the worker itself, run alone.
 
 For each cell the worker opens the cell's bench (children started and checked), calibrates if
 asked, lets pyperf take the values (pyperf_runs.py), closes everything, writes the cell's pyperf
@@ -134,21 +134,7 @@ def _run_cell(runner, args, pass_number: int, job_cell: JobCell, worker_id: str)
         return not isinstance(error, KeyboardInterrupt | SystemExit)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        if cell.method == "forkserver":
-            _stop_fork_server()
     return True
-
-
-def _stop_fork_server() -> None:
-    """End this process's fork server, so that the next forkserver cell starts its own.
-
-    multiprocessing keeps one fork server per process and starts it on first use; a second cell
-    would otherwise inherit the first one's server, its preloaded modules and its warm start.
-    ForkServer._stop is what CPython's own tests use (3.8+).
-    """
-    from multiprocessing import forkserver
-
-    forkserver._forkserver._stop()
 
 
 def _start_watchdog(seconds: float, failure_file: str) -> None:
