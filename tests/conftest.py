@@ -223,10 +223,10 @@ def _cells(result: results.ResultFile) -> int:
 
 
 def interrupt_after_cells(
-    command: list[str], output: Path, cells: int, signal_number, measure=_cells
+    command: list[str], output: Path, cells: int, signal_number, measure=_cells, group=True
 ):
-    """Run `command`, signal its process group once `output` holds `cells` cells (or
-    `measure(result)` reaches `cells`), let it end.
+    """Run `command`, signal its process group (or its main process alone, `group=False`) once
+    `output` holds `cells` cells (or `measure(result)` reaches `cells`), let it end.
 
     Returns (exit status, stderr, session id): the session holds every process of the run.
     """
@@ -236,7 +236,7 @@ def interrupt_after_cells(
     )
     try:
         _wait_for_cells(output, cells, measure)
-        os.killpg(process.pid, signal_number)
+        (os.killpg if group else os.kill)(process.pid, signal_number)
         _, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:

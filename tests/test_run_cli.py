@@ -122,8 +122,12 @@ def test_suite_file_and_flags_that_override_it(tmp_path):
     )
 
 
-@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_keeps_finished_cells_and_resume_completes(tmp_path, signal_number):
+@pytest.mark.parametrize(
+    "signal_number, group",
+    [(signal.SIGINT, True), (signal.SIGTERM, True), (signal.SIGTERM, False)],
+    ids=["ctrl-c", "sigterm-to-all", "sigterm-to-the-main-process"],
+)
+def test_interrupt_keeps_finished_cells_and_resume_completes(tmp_path, signal_number, group):
     output = tmp_path / "interrupted.json"
     command = [
         sys.executable,
@@ -140,7 +144,7 @@ def test_interrupt_keeps_finished_cells_and_resume_completes(tmp_path, signal_nu
         "-o",
         str(output),
     ]
-    returncode, stderr, _ = interrupt_after_cells(command, output, 2, signal_number)
+    returncode, stderr, _ = interrupt_after_cells(command, output, 2, signal_number, group=group)
     assert returncode == 130, stderr
     assert "--resume" in stderr and "Traceback" not in stderr
 

@@ -34,12 +34,13 @@ class ManagerStop:
 
 @contextlib.contextmanager
 def held():
-    """Delay SIGINT and SIGTERM until the block ends (then their handlers run)."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    """Delay SIGINT and SIGTERM until the block ends (then their handlers run); a hold inside
+    another keeps them held until the outer one ends."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ import multiprocessing
 import os
 
 from ipcbench.cell import Cell
+from ipcbench.stopping import held_while_starting_children
 from ipcbench.transports.base import MP_METHODS
 
 # Commands and the stream ack are tiny, but the receive buffers must hold them too.
@@ -59,8 +60,25 @@ def start_context(method: str, child_modules: tuple[str, ...] = ("ipcbench.child
     if method == "forkserver":
         # Children forked from the server then need no import of their own: what forkserver
         # is for. (A spawned child imports them: that is part of what spawn costs.)
+        _fork_server_preloading(list(child_modules))
         context.set_forkserver_preload(list(child_modules))
     return context
+
+
+def _fork_server_preloading(modules: list[str]) -> None:
+    """Stop this process's fork server if it preloads other modules than `modules`.
+
+    A worker times several cells (worker.py) and multiprocessing keeps one fork server per
+    process: a cell may reuse the server of an earlier one only if it preloads the same modules
+    (the server is a fresh interpreter of its own, not a copy of the worker, and only forks).
+    ForkServer's `_preload_modules`, `_forkserver_pid` and `_stop` are what CPython's own tests
+    use (3.8+).
+    """
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    if server._forkserver_pid is not None and server._preload_modules != modules:
+        server._stop()
 
 
 def calibrate(time_loops, min_time: float, min_loops: int = 1) -> int:
@@ -108,7 +126,12 @@ class Bench:
             os.sched_setaffinity(0, self.parent_cpus)
         try:
             self.context = start_context(self.cell.method, self.child_modules())
-            self.open()
+            # Children start with SIGINT and SIGTERM held (see stopping.py). The checks after,
+            # which wait on those children, run without: a child that a signal ended meanwhile
+            # must not leave this process waiting with the signal that would end the wait held.
+            with held_while_starting_children(self.cell.method):
+                self.open()
+            self.check()
         except BaseException as error:
             self.__exit__(type(error), error, error.__traceback__)
             raise
@@ -128,7 +151,11 @@ class Bench:
         return ("ipcbench.child",)
 
     def open(self) -> None:
+        """Start the children and channels the cell needs (signals held meanwhile)."""
         raise NotImplementedError
+
+    def check(self) -> None:
+        """The checks before timing, once open: contents through every channel, in full."""
 
     def close(self, intact: bool) -> None:
         """Release everything; `intact` is false after an error (children may not listen)."""

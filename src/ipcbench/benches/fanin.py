@@ -69,6 +69,8 @@ class FanIn(Bench):
         self.producers.start(
             self.context, produce, (self.channel, size), self.child_cpus, "ipcbench-producer"
         )
+
+    def check(self) -> None:
         self.verify()
 
     def time(self, loops: int) -> float:

@@ -153,8 +153,10 @@ class Session(Bench):
             self.context, self.capacity(), self.child_cpus[0]
         )
         self.channel = make_channel(self.endpoint, self.cell.kind, self.cell.size)
-        verify(self.endpoint, self.cell.kind, self.cell.size)
         self.meter = CpuMeter(self.usable_cpus())
+
+    def check(self) -> None:
+        verify(self.endpoint, self.cell.kind, self.cell.size)
 
     def capacity(self) -> int:
         """The largest message the channel must carry, in bytes."""

@@ -60,6 +60,8 @@ class PoolBench(Bench):
         # which worker is which.
         cpus = set().union(*self.child_cpus) if self.parent_cpus else None
         self.pool = self.context.Pool(self.cell.procs, initializer=prepare_child, initargs=(cpus,))
+
+    def check(self) -> None:
         self.verify()
 
     def time(self, loops: int) -> float:
@@ -136,7 +138,6 @@ class ExecutorBench(PoolBench):
             self.cell.procs, mp_context=self.context, initializer=prepare_child, initargs=(cpus,)
         )
         self._start_every_worker()
-        self.verify()
 
     def _start_every_worker(self) -> None:
         """Start all P workers now, not inside the clock.

@@ -60,6 +60,10 @@ class Pattern:
     procs_noun: str = "process"  # what the procs axis counts
     # The first message's size hardly matters: one cell per transport, not one per size.
     smallest_size_only: bool = False
+    # What it times depends on the worker process itself (forking copies the worker's memory;
+    # a first start pays for imports), so each of its cells runs in a worker of its own, never
+    # after other cells in a batch (see worker.py).
+    fresh_worker: bool = False
     # One channel's timed message loop: payload kinds apply, CPU time per message is measured,
     # the size sweeps and the start-method and cross-machine heatmaps show it.
     message_loop: bool = False

@@ -230,6 +230,7 @@ PATTERN = Pattern(
         ),
     ),
     smallest_size_only=True,
+    fresh_worker=True,
     answer_note="a process's whole life, from creating it until it is joined: a do-nothing "
     "process, or a channel opened, used for one round trip and closed (child joined, helpers "
     "shut down). A worker's first start is not timed: under forkserver it also starts the fork "
