@@ -123,6 +123,11 @@ class ChildEndpoint:
     so that a child that missed the exit command reads EOF and leaves at once, then stops the
     child (join, terminate, kill); it is safe to call twice and after any error.
 
+    Channels made of resources that a starting child attaches to when it unpickles its end
+    (named semaphores, shared memory, a manager's server) set `child_first`: a spawned child
+    may still be starting when an error or Ctrl-C closes the channel, and would fail to attach
+    to what was released under it; closing such a channel gives the child no EOF anyway.
+
     Subclasses implement close_channel(), and child_args(): the constructor arguments of the
     same endpoint in the child (it pickles as that: the process handle stays here).
     """
@@ -130,6 +135,8 @@ class ChildEndpoint:
     process = None
     # The class of the child's copy, where it is not this one (it leaves something here).
     child_type: ClassVar[type | None] = None
+    # Stop the child before releasing the channel (see above).
+    child_first: ClassVar[bool] = False
 
     def close_channel(self) -> None:
         """Release what this process holds of the channel (idempotent)."""
@@ -144,12 +151,17 @@ class ChildEndpoint:
         self.close_channel()
 
     def close(self) -> None:
+        if self.child_first:
+            self._stop()
         try:
             self.close_channel()
         finally:
-            process, self.process = self.process, None
-            if process is not None:
-                self.stop_child(process)
+            self._stop()
+
+    def _stop(self) -> None:
+        process, self.process = self.process, None
+        if process is not None:
+            self.stop_child(process)
 
     def stop_child(self, process) -> None:
         stop_process(process)

@@ -26,6 +26,8 @@ HEADER_ROOM = 1024  # pickle's and faster_fifo's per-message headers
 
 
 class FasterFifoEndpoint(ChildEndpoint):
+    child_first = True  # a spawned child attaches to the queues' shared memory as it starts
+
     def __init__(self, outbox, inbox, parent_pid=None) -> None:
         self.outbox, self.inbox = outbox, inbox
         # Made in the parent (the child's side too, before it starts): who the parent is.

@@ -51,6 +51,8 @@ class Ring:
 
 
 class MmapEndpoint(ChildEndpoint):
+    child_first = True  # a spawned child attaches to the semaphores as it starts
+
     def __init__(self, fd, size, outgoing: Ring, incoming: Ring, capacity: int, parent_pid=None):
         self.size, self.outgoing, self.incoming, self.capacity = size, outgoing, incoming, capacity
         # Made in the parent (the child's side too, before it starts): who the parent is.

@@ -12,6 +12,9 @@ class QueueEndpoint(ChildEndpoint):
     process's queues: they are closed with the parent's side, never by letting go of the child's.
     """
 
+    # Queues are pipes and named semaphores that a spawned child attaches to as it starts.
+    child_first = True
+
     def __init__(self, outbox, inbox, process=None) -> None:
         self.outbox, self.inbox, self.process = outbox, inbox, process
         self.recv = self.recv_object = inbox.get

@@ -31,6 +31,8 @@ class Ring:
 
 
 class SharedArrayEndpoint(ChildEndpoint):
+    child_first = True  # a spawned child attaches to the arrays and semaphores as it starts
+
     def __init__(self, outgoing: Ring, incoming: Ring, capacity: int, receive: str) -> None:
         self.outgoing, self.incoming, self.capacity = outgoing, incoming, capacity
         self.receive = receive

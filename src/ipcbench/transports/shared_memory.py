@@ -54,6 +54,8 @@ def _attach(name: str, free, filled) -> Ring:
 
 
 class SharedMemoryEndpoint(ChildEndpoint):
+    child_first = True  # a spawned child attaches to the segments and semaphores as it starts
+
     def __init__(self, outgoing: Ring, incoming: Ring, capacity: int, receive: str, owner=False):
         self.outgoing, self.incoming, self.capacity = outgoing, incoming, capacity
         self.receive = receive
