@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ipcbench import results
+from ipcbench import load_results
 
 PROFILE_FLAGS = {"quick": ["--quick"], "default": [], "rigorous": ["--rigorous"]}
 
@@ -40,7 +40,7 @@ def run_ipcbench(args: list[str]) -> float:
 def measure_matrix(profile: str, scratch: Path) -> None:
     output = scratch / f"matrix-{profile}.json"
     wall = run_ipcbench([*PROFILE_FLAGS[profile], "-o", str(output)])
-    frame = results.load_results([output])
+    frame = load_results([output])
     relative_mad = frame["mad"] / frame["median"]
     null = frame[(frame.transport == "null") & (frame.pattern == "pingpong")]
     print(f"profile {profile}: {len(frame)} cells in {wall:.1f} s = {wall / len(frame):.2f} s/cell")
@@ -120,7 +120,7 @@ def measure_overhead(scratch: Path, rounds: int) -> None:
                 str(output),
             ]
         )
-        harness.append(results.load_results([output])["median"].iloc[0])
+        harness.append(load_results([output])["median"].iloc[0])
         inline.append(inline_round_trip(64))
     ratios = [h / i for h, i in zip(harness, inline, strict=True)]
     print(f"os_pipe 64 B pingpong, split placement, {rounds} alternated rounds:")

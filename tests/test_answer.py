@@ -18,7 +18,8 @@ from conftest import run_cli
 from results_helpers import synthetic_file
 
 from ipcbench import load_results
-from ipcbench.compare import compare, load_inputs
+from ipcbench.comparison import compare
+from ipcbench.loader import load_inputs
 
 US = 1e-6
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,7 +210,7 @@ def test_cross_machine_verdicts_are_worker_level_and_corrected(tmp_path):
     a = synthetic_file(tmp_path / "a.json", base)
     b = synthetic_file(tmp_path / "b.json", other)
     inputs = load_inputs([a, b])
-    by_transport = {cell.key[1]: cell.verdicts for cell in compare(inputs).cells}
+    by_transport = {cell.key.transport: cell.verdicts for cell in compare(inputs).cells}
     assert by_transport == {"os_pipe": ["baseline", "same"], "mp_pipe": ["baseline", "slower"]}
     run_cli("report", a, b, "--figure", "machines", "-o", tmp_path / "machines.png")
 

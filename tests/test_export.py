@@ -8,7 +8,7 @@ from conftest import run_cli
 from results_helpers import BAD_FILES, bad_file, second_result
 
 from ipcbench import load_results
-from ipcbench.results import FRAME_COLUMNS
+from ipcbench.loader import FRAME_COLUMNS
 
 
 @pytest.fixture(scope="module")

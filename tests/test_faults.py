@@ -15,7 +15,7 @@ from conftest import run_cli, with_plugins
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ipcbench import results
+from ipcbench import load_results, results
 from ipcbench.benches.base import start_context
 from ipcbench.transports.manager_queue import ManagerQueue
 
@@ -187,7 +187,7 @@ def test_the_loader_accepts_or_refuses_cleanly_any_mutation(real_document, tmp_p
         return
     # Accepted: then it must be usable all the way down to the frame.
     if loaded.benchmarks:
-        frame = results.load_results([target])
+        frame = load_results([target])
         assert (frame["median"] > 0).all()
 
 

@@ -6,8 +6,9 @@ import numpy
 import pytest
 from conftest import run_cli
 
-from ipcbench import results
-from ipcbench.compare import KEY, compare, load_inputs
+from ipcbench import load_results, results
+from ipcbench.comparison import compare
+from ipcbench.loader import load_inputs
 from ipcbench.payloads import make_channel, make_records
 
 
@@ -34,7 +35,7 @@ def kinds_result(tmp_path_factory):
 
 
 def test_every_kind_yields_a_figure_per_cell(kinds_result):
-    frame = results.load_results([kinds_result])
+    frame = load_results([kinds_result])
     assert set(frame["kind"]) == {"bytes", "pickle", "numpy"}
     assert len(frame) == 3 * 2 * 3  # transports x sizes x kinds
     assert (frame["median"] > 0).all()
@@ -46,7 +47,7 @@ def test_every_kind_yields_a_figure_per_cell(kinds_result):
 def test_compare_aligns_by_kind(kinds_result):
     comparison = compare(load_inputs([kinds_result, kinds_result]))
     assert len(comparison.cells) == 18
-    kinds = {cell.key[KEY.index("kind")] for cell in comparison.cells}
+    kinds = {cell.key.kind for cell in comparison.cells}
     assert kinds == {"bytes", "pickle", "numpy"}
 
 
@@ -75,7 +76,7 @@ def test_numpy_payloads_are_arrays_of_the_size_asked():
 
 
 def test_report_shows_the_serialisation_share(kinds_result, tmp_path):
-    from ipcbench.report.html import kind_rows
+    from ipcbench.report.kinds import kind_rows
 
     rows = kind_rows(load_inputs([kinds_result]))
     queue = next(r for r in rows if r["transport"] == "mp_queue" and r["size"] == "4KiB")

@@ -21,7 +21,7 @@ from conftest import (
     timed_within_wall,
 )
 
-from ipcbench import benches, results
+from ipcbench import benches, load_results, results
 from ipcbench.benches.base import DataError
 from ipcbench.benches.counter import CounterBench, increment
 from ipcbench.benches.fanin import FanIn
@@ -240,7 +240,7 @@ def test_every_pattern_runs_end_to_end_into_one_result_file(tmp_path):
         assert len(cells) == 1 or not any(c.startswith("startup/") for c in cells), cells
     assert max(len(cells) for cells in cells_of_worker.values()) > 1
 
-    frame = results.load_results([output]).set_index("pattern")
+    frame = load_results([output]).set_index("pattern")
     startup = frame.loc["startup"].set_index("transport")
     assert startup.loc["os_pipe", "first_message_us"] > 0
     fanin = frame.loc["fanin"]

@@ -10,7 +10,7 @@ from conftest import run_cli
 from results_helpers import BAD_FILES, bad_file, edited_copy, second_result, set_run_metadata
 
 from ipcbench import load_results
-from ipcbench.tables import number
+from ipcbench.units import number
 
 # Section ids of a report of several files.
 SECTIONS = ("machines", "answer", "across-machines", "geomeans", "table", "failed")

@@ -13,7 +13,7 @@ import pyperf
 import pytest
 from conftest import interrupt_after_cells, run_cli, with_plugins
 
-from ipcbench import results
+from ipcbench import load_results, results
 from ipcbench.runner import PROFILES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -292,7 +292,7 @@ def test_show_refuses_a_truncated_real_file(small_result, tmp_path):
 
 
 def test_cpu_time_per_message_is_recorded_beside_wall_time(small_result):
-    frame = results.load_results([small_result])
+    frame = load_results([small_result])
     assert (frame["cpu_us_per_message"] > 0).all()
     # The in-process floor has no second process to add CPU time: CPU and wall agree there.
     null = frame[(frame.transport == "null") & (frame.pattern == "pingpong")]
@@ -330,7 +330,7 @@ def test_every_cell_records_its_receive_mode_helpers_and_cpu_over_its_values(sma
         for run in bench.get_runs():
             assert run.get_metadata()["cpu_per_message"] > 0
             assert "cpu_warning" not in run.get_metadata()
-    frame = results.load_results([small_result])
+    frame = load_results([small_result])
     assert set(frame["receive"]) == {"copy", "reference"}
     assert frame["cpu_warning"].isna().all()
 

@@ -7,8 +7,8 @@ import pytest
 from conftest import run_cli
 from results_helpers import edited_copy
 
-from ipcbench import load_results
-from ipcbench.tables import format_figure
+from ipcbench import benches, load_results
+from ipcbench.units import figure
 
 
 @pytest.mark.parametrize(
@@ -24,7 +24,7 @@ from ipcbench.tables import format_figure
     ids=["pingpong", "stream", "startup", "fanin", "pool", "counter"],
 )
 def test_each_pattern_has_its_own_figure(pattern, size, median, mad, expected):
-    assert format_figure(pattern, size, median, mad) == expected
+    assert str(figure(benches.pattern(pattern).unit, median, size, mad)) == expected
 
 
 def _without_warnings(out: str) -> list[str]:

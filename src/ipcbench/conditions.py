@@ -116,3 +116,9 @@ def warnings(conditions: dict, label: str = "", during: str = "during the run") 
             f"timings may be slow and noisy"
         )
     return lines
+
+
+def noise_warning(run_conditions: dict) -> str | None:
+    """One sentence when the machine was busy over a run (see warnings), else None."""
+    found = warnings(run_conditions, during="during this run")
+    return "; ".join(found) if found else None

@@ -1,23 +1,23 @@
 """How a value reads, and how it is written: formatting chosen by unit, one spelling everywhere.
 
 Every value pyperf stores is seconds per operation (a round trip, a message, a start, a task, an
-increment). Each pattern declares the Unit its figure is read in (benches/): a time scaled to µs
-or ms (lower is better), a throughput in MB/s = 10^6 payload bytes per second, or a rate in
-operations per second (higher is better). `figure()` turns a median (and its spread) into a
-Figure: numbers in the unit, written by str(). Standard library only: the run's manager prints
-figures too.
+increment). Each pattern declares the Unit its figure is read in (benches/): a latency (a round
+trip) or another time, scaled to µs or ms (lower is better), a throughput in MB/s = 10^6 payload
+bytes per second, or a rate in operations per second (higher is better). `figure()` turns a
+median (and its spread) into a Figure: numbers in the unit, written by str(). Standard library
+only: the run's manager prints figures too.
 """
 
 import math
 from dataclasses import dataclass
 
-TIME, THROUGHPUT, RATE = "time", "throughput", "rate"
+LATENCY, TIME, THROUGHPUT, RATE = "latency", "time", "throughput", "rate"
 
 
 @dataclass(frozen=True)
 class Unit:
-    """What a figure is in: `symbol` as printed, `reading` one of TIME, THROUGHPUT, RATE, and
-    for a time the display units per second (1e6: µs)."""
+    """What a figure is in: `symbol` as printed, `reading` one of LATENCY, TIME, THROUGHPUT,
+    RATE, and for a latency or time the display units per second (1e6: µs)."""
 
     symbol: str
     reading: str
@@ -25,7 +25,7 @@ class Unit:
 
     @property
     def higher_is_better(self) -> bool:
-        return self.reading != TIME
+        return self.reading in (THROUGHPUT, RATE)
 
     def value(self, seconds: float, size_bytes: int) -> float:
         """The figure of `seconds` per operation, in this unit."""
@@ -40,7 +40,7 @@ class Unit:
         return count(value) if self.reading == RATE else number(value)
 
 
-MICROSECONDS = Unit("µs", TIME, 1e6)
+ROUND_TRIP_MICROSECONDS = Unit("µs", LATENCY, 1e6)
 MILLISECONDS = Unit("ms", TIME, 1e3)
 MEGABYTES_PER_SECOND = Unit("MB/s", THROUGHPUT)
 

@@ -8,6 +8,9 @@ transport or variant.
 
 import importlib
 
+from ipcbench.benches.spec import Pattern
+from ipcbench.units import TIME, Unit
+
 # The patterns in display order; each lives in the module of its name.
 PATTERNS = ("pingpong", "stream", "startup", "fanin", "pool", "counter")
 
@@ -19,9 +22,23 @@ def pattern(name: str):
     return importlib.import_module(f"{__name__}.{name}").PATTERN
 
 
+def pattern_or_plain(name: str) -> Pattern:
+    """pattern(name), or for a name this ipcbench does not know (a result file from a newer
+    one) a plain declaration: its values read as times in µs, and nothing more is claimed."""
+    if name in PATTERNS:
+        return pattern(name)
+    return Pattern(name, name, Unit("µs", TIME, 1e6), "µs per operation", "one operation")
+
+
 def patterns() -> dict:
     """Every pattern's declaration, by name, in display order."""
     return {name: pattern(name) for name in PATTERNS}
+
+
+def message_loops() -> tuple[str, ...]:
+    """The patterns timed by a channel's message loop: payload kinds apply, CPU time per message
+    is measured, and the size sweeps and the heatmaps show them."""
+    return tuple(name for name, each in patterns().items() if each.message_loop)
 
 
 def variants() -> dict:

@@ -147,6 +147,7 @@ PATTERN = Pattern(
         Variant("unlocked", "multiprocessing.Value without its lock", CounterBench, sized=False),
     ),
     multi_process=True,
+    procs_noun="incrementer",
     ranked=False,
     answer_note="The shared counter is left out: its fastest variant loses updates (see below).",
     section=Section(

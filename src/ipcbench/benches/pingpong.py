@@ -21,7 +21,7 @@ from ipcbench.cell import Cell
 from ipcbench.child import DIGEST_SIZE, object_calls
 from ipcbench.cputime import CpuMeter
 from ipcbench.payloads import RING_MASK, Channel, make_channel, make_records, random_bytes
-from ipcbench.units import MICROSECONDS
+from ipcbench.units import ROUND_TRIP_MICROSECONDS
 
 
 def command(endpoint, channel: Channel, words: bytes) -> None:
@@ -209,7 +209,7 @@ class PingPong(Session):
 PATTERN = Pattern(
     "pingpong",
     "round-trip latency of one payload",
-    unit=MICROSECONDS,
+    unit=ROUND_TRIP_MICROSECONDS,
     legend="round-trip latency in µs (lower is better)",
     per="one round trip",
     bench=PingPong,

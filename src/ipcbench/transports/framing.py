@@ -90,7 +90,7 @@ def fixed_receiver(reader, size: int):
 
     def recv():
         if readinto(buffer) != size:
-            raise EOFError("the other side closed the stream mid-message")
+            raise EOFError("the other side closed the channel mid-message")
         return buffer
 
     return recv
@@ -104,12 +104,12 @@ def framed_receiver(reader, capacity: int):
     def recv():
         header = read(HEADER.size)
         if len(header) != HEADER.size:
-            raise EOFError("the other side closed the stream")
+            raise EOFError("the other side closed the channel")
         (length,) = unpack(header)
         if length > capacity:
             raise ValueError(
                 f"framing error: a {length}-byte message exceeds the {capacity}-byte capacity "
-                "(corrupt stream?)"
+                "(corrupt data?)"
             )
         if length <= SMALL_MESSAGE:  # a fresh small bytes object is cheaper than a view
             payload = read(length)
@@ -118,7 +118,7 @@ def framed_receiver(reader, capacity: int):
             payload = buffer[:length]
             received = readinto(payload)
         if received != length:
-            raise EOFError("the other side closed the stream mid-message")
+            raise EOFError("the other side closed the channel mid-message")
         return payload
 
     return recv
