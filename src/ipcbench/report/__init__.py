@@ -1,1 +1,3 @@
-"""The HTML report: plots.py draws the figures, html.py fills templates/report.html."""
+"""The HTML report: page.py fills templates/report.html; figures.py is the registry of its
+figures (drawn by sweeps.py, heatmaps.py, pattern_plots.py); sections.py, kinds.py and
+answer.py build the parts of the page."""

@@ -16,19 +16,16 @@ Honest means four things here:
 
 from dataclasses import dataclass, field
 
-from ipcbench import stats
+from ipcbench import benches, stats
+from ipcbench.cell import PLACEMENTS
+from ipcbench.payloads import KINDS
 from ipcbench.sizes import format_size
-from ipcbench.tables import axis_applies, figure_of, format_interval
+from ipcbench.units import figure, interval
 
 # The baseline every Python user knows; the table says how far the winner is from it.
 POPULAR = "mp_queue"
 # No second process: the floor of the harness, not an answer to "which IPC should I use".
 IN_PROCESS_TRANSPORTS = ("null", "thread_queue")
-# Patterns whose cells answer "which way is fastest": the counter's fastest variant is the wrong
-# one (it loses updates) and the bare process is no transport; both have sections of their own.
-ANSWER_PATTERNS = ("pingpong", "stream", "startup", "fanin", "pool")
-# startup's variants that start processes without a channel: not ways of moving data, not ranked
-NOT_TRANSPORTS = ("process", "mp_pool", "executor")
 ROLE_TITLES = {"copy": "", "in-place": "in-place (receive view)"}
 
 
@@ -98,12 +95,15 @@ def _subject(cell: dict) -> tuple:
 
 def answer_rows(frame, labels: list[str]) -> list[dict]:
     """The rows of the answer table, in machine, pattern, size, kind, placement order."""
-    from ipcbench.benches import PATTERNS
-    from ipcbench.cell import PLACEMENTS
-
-    frame = frame[
-        frame["pattern"].isin(ANSWER_PATTERNS) & ~frame["transport"].isin(NOT_TRANSPORTS)
-    ].assign(role=lambda f: roles(f))
+    # Patterns whose cells answer "which way is fastest" (a counter's fastest variant is the
+    # wrong one: it loses updates), and not the variants that start processes without moving
+    # data (a bare process, a pool's start); each has a section of its own.
+    declared = benches.patterns().values()
+    ranked = [pattern.name for pattern in declared if pattern.ranked]
+    not_data = [v.name for pattern in declared for v in pattern.variants if not v.moves_data]
+    frame = frame[frame["pattern"].isin(ranked) & ~frame["transport"].isin(not_data)].assign(
+        role=lambda f: roles(f)
+    )
     rankings = []
     axes = ["machine", "pattern", "size_bytes", "kind", "placement"]
     # Records once, grouped in Python: a to_dict per group cost seconds on a full sweep.
@@ -125,8 +125,8 @@ def answer_rows(frame, labels: list[str]) -> list[dict]:
     tests = [t for r in rankings for t in (*r.method_tests, *r.subject_tests)]
     for test, decision in zip(tests, stats.decide([t.pair for t in tests]), strict=True):
         test.decision = decision
-    order = {pattern: index for index, pattern in enumerate(PATTERNS)}
-    kinds = {"bytes": 0, "pickle": 1, "numpy": 2}
+    order = {pattern: index for index, pattern in enumerate(benches.PATTERNS)}
+    kinds = {kind: index for index, kind in enumerate(KINDS)}
     rows = [_row(r) for r in rankings]
     return sorted(
         rows,
@@ -214,7 +214,7 @@ def _row(ranking: _Ranking) -> dict:
         else "only one measured",
         # mp_queue copies: against an in-place row that would be a ranking across the two.
         "vs_popular": _vs_popular(winner, cells, tied)
-        if ranking.pattern != "pool" and ranking.role == "copy"
+        if _declaration(ranking.pattern).on_transports and ranking.role == "copy"
         else "—",
     }
 
@@ -234,10 +234,11 @@ def _methods_text(winner_method: str, tests: list[_Test]) -> str:
 def _subject_text(cell: dict, cells: list[dict]) -> str:
     """`os_pipe`, with the producers or workers and the chunksize where they vary."""
     extra = []
+    pattern = _declaration(cell["pattern"])
     if len({c["procs"] for c in cells}) > 1:
-        noun = {"fanin": "producer", "pool": "worker"}.get(cell["pattern"], "process")
+        noun = pattern.procs_noun
         extra.append(f"{cell['procs']} {noun}{'s' if cell['procs'] > 1 else ''}")
-    if axis_applies(cell["pattern"], cell["transport"], "chunksize"):
+    if pattern.chunksize_applies(cell["transport"]):
         extra.append(f"chunksize {cell['chunksize']}")
     return cell["transport"] + (f", {', '.join(extra)}" if extra else "")
 
@@ -249,14 +250,18 @@ def _who(cell: dict, cells: list[dict]) -> str:
     return f"{name} ({', '.join([cell['method'], *([extra] if extra else [])])})"
 
 
+def _declaration(pattern: str):
+    return benches.pattern_or_plain(pattern)
+
+
 def _figure(cell: dict) -> str:
-    return figure_of(cell["pattern"], int(cell["size_bytes"]), cell["median"])
+    unit = _declaration(cell["pattern"]).unit
+    return str(figure(unit, cell["median"], int(cell["size_bytes"])))
 
 
 def _interval(cell: dict) -> str:
-    text = format_interval(
-        cell["pattern"], int(cell["size_bytes"]), cell["ci_low"], cell["ci_high"]
-    )
+    unit = _declaration(cell["pattern"]).unit
+    text = interval(unit, int(cell["size_bytes"]), cell["ci_low"], cell["ci_high"])
     return "" if text == "—" else f" [{text}]"
 
 

@@ -8,7 +8,7 @@ page repeats the heatmap as a table whose cells carry the verdict as a CSS class
 
 from dataclasses import dataclass
 
-from ipcbench import stats
+from ipcbench import benches, stats
 from ipcbench.cell import METHODS
 
 CALLED = ("faster", "slower")
@@ -34,14 +34,14 @@ class MethodGrid:
 
 
 def method_grids(frame, size: int) -> list[MethodGrid]:
-    """The start-method heatmap at one payload size: a grid per pattern (pingpong, stream).
+    """The start-method heatmap at one payload size: a grid per message-loop pattern.
 
     Transports without a fork cell (exec, none), or with fork alone, have no ratio to show.
     Two placements are two different costs, so each pattern uses one (split where measured).
     """
     cells = frame[frame["size_bytes"] == size]
     grids, tests = [], []
-    for pattern in ("pingpong", "stream"):
+    for pattern in benches.message_loops():
         subset = cells[cells["pattern"] == pattern]
         if subset.empty:
             continue
@@ -92,3 +92,24 @@ def _settle(tests) -> None:
     decisions = stats.decide([pair for _row, _index, pair in tests])
     for (row, index, _pair), decision in zip(tests, decisions, strict=True):
         row[index] = decision.verdict
+
+
+def grid_table(grid) -> tuple[str, list[str], list[list[tuple[str, str]]]]:
+    """A start-method grid as a table: the ratio and its verdict, the verdict as CSS class."""
+    rows = []
+    for transport, ratios, verdicts in zip(
+        grid.transports, grid.ratios, grid.verdicts, strict=True
+    ):
+        cells = [(transport, "")]
+        for method, ratio, verdict in zip(grid.methods, ratios, verdicts, strict=True):
+            if method == "fork":
+                continue
+            if ratio is None:
+                cells.append(("—", "num"))
+                continue
+            label = {"same": "not significant", "too few runs": "untested"}.get(verdict, verdict)
+            css = VERDICT_CLASSES.get(verdict, "")
+            cells.append((f"{ratio:.2f} ({label})", f"num {css}"))
+        rows.append(cells)
+    headers = ["transport", *(f"{m} / fork" for m in grid.methods if m != "fork")]
+    return (f"{grid.pattern}: time / fork's time", headers, rows)

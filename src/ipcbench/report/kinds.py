@@ -1,0 +1,70 @@
+"""Payload kinds on the page: the serialisation table, and kinds as lines of their own."""
+
+from dataclasses import replace
+
+from ipcbench import benches, stats
+from ipcbench.loader import Inputs
+from ipcbench.sizes import format_size
+
+
+def kind_rows(inputs: Inputs) -> list[dict]:
+    """Cells measured with several payload kinds: the median per kind, in µs, side by side, and
+    the serialisation share 1 − bytes / pickle where the worker-level test (corrected over the
+    table) tells the two apart; a share within noise says so instead of a number."""
+    frame = inputs.frame
+    frame = frame[frame["pattern"].isin(benches.message_loops())]  # the patterns with kinds
+    axes = ["machine", "pattern", "transport", "method", "size_bytes", "placement"]
+    if frame["kind"].nunique() < 2:
+        return []
+    # Records once, grouped in Python: a to_dict per group cost seconds on a full sweep.
+    groups: dict[tuple, dict[str, dict]] = {}
+    for record in frame.to_dict("records"):
+        groups.setdefault(tuple(record[axis] for axis in axes), {})[record["kind"]] = record
+    rows, tests = [], []
+    for (machine, pattern, transport, method, size, _placement), by_kind in groups.items():
+        if len(by_kind) < 2:
+            continue  # only cells with something to compare
+        micro = {
+            kind: by_kind[kind]["median"] * 1e6 if kind in by_kind else None
+            for kind in ("bytes", "pickle", "numpy")
+        }
+        row = {
+            "machine": machine,
+            "pattern": pattern,
+            "transport": transport,
+            "method": method,
+            "size": format_size(int(size)),
+            "share": None,
+            "share_text": "—",
+            **micro,
+        }
+        if micro["bytes"] is not None and micro["pickle"] is not None:
+            row["share"] = 1 - micro["bytes"] / micro["pickle"]
+            pair = (
+                list(by_kind["pickle"]["worker_medians"]),
+                list(by_kind["bytes"]["worker_medians"]),
+            )
+            tests.append((row, pair))
+        rows.append(row)
+    decisions = stats.decide([pair for _row, pair in tests])
+    for (row, _pair), decision in zip(tests, decisions, strict=True):
+        verdict = decision.verdict
+        if verdict in ("faster", "slower"):
+            row["share_text"] = f"{100 * row['share']:.0f}%"
+        elif verdict == "same":
+            row["share_text"] = "within noise"
+        else:
+            row["share_text"] = f"{100 * row['share']:.0f}% (untested: one worker)"
+    return rows
+
+
+def kinds_as_transports(inputs: Inputs) -> Inputs:
+    """Payload kinds other than bytes get lines and rows of their own: `mp_queue [numpy]`."""
+    frame = inputs.frame
+    if (frame["kind"] == "bytes").all():
+        return inputs
+    labelled = frame["transport"] + " [" + frame["kind"] + "]"
+    return replace(
+        inputs,
+        frame=frame.assign(transport=frame["transport"].where(frame["kind"] == "bytes", labelled)),
+    )
