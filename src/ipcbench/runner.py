@@ -1,4 +1,4 @@
-"""`ipcbench run`: the command line, profiles and planning; the pyperf glue.
+"""`ipcbench run`: the command line and the profiles (planning.py plans the cells).
 
 One pyperf.Runner per process. The same command line runs in two roles:
   manager  (`python -m ipcbench run ...`): plans the cells (selection, --resume, --append), then
@@ -14,18 +14,15 @@ ipcbench's light modules.
 
 import argparse
 import os
-import socket
 import sys
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from ipcbench import benches, limits, matrix, results
+from ipcbench import limits, planning, results
 from ipcbench.arguments import OneLineParser
+from ipcbench.cell import METHODS
 from ipcbench.errors import UsageError
-from ipcbench.manager import Plan, run_passes, save, workers_done
-from ipcbench.matrix import Selection
-from ipcbench.sizes import parse_sizes
+from ipcbench.manager import run_passes
+from ipcbench.payloads import KINDS
 
 PROGRAM_ARGS = ("-m", "ipcbench", "run")
 DEFAULT_CELL_TIMEOUT = 60.0
@@ -57,7 +54,11 @@ def main(argv: list[str]) -> int:
     parser = OneLineParser(prog="ipcbench run", conflict_handler="resolve", add_help=True)
     runner = _make_runner(parser, PROFILES[profile_name])
     parser.description = "Run the benchmark matrix under pyperf and write a result file."
-    _add_run_options(parser)
+    pyperf_actions = list(parser._actions)
+    # The defaults the help states come from the registries; a worker parses this command line
+    # too, and must not pay for reading them.
+    _add_run_options(parser, _Defaults(read={"-h", "--help"} & set(argv)))
+    _arrange_help(parser, pyperf_actions)
     args = runner.parse_args(argv)
     if args.worker:
         from ipcbench.worker import run_worker
@@ -110,30 +111,54 @@ def _make_runner(parser, profile: Profile):
     return runner
 
 
-def _add_run_options(parser) -> None:
+class _Defaults:
+    """What `run --help` says a flag defaults to, read from the registries (unless `read` is
+    false: the help will not be shown)."""
+
+    transports = patterns = default_patterns = procs = chunked = "..."
+
+    def __init__(self, read: bool) -> None:
+        if not read:
+            return
+        from ipcbench import benches
+        from ipcbench.matrix import default_patterns
+        from ipcbench.transports import registry
+
+        declared = benches.patterns().values()
+        self.transports = ", ".join(t.name for t in registry() if t.in_default_matrix)
+        self.patterns = ",".join(benches.PATTERNS)
+        self.default_patterns = ",".join(default_patterns())
+        self.procs = ", ".join(f"{p.name} {p.procs_noun}s" for p in declared if p.multi_process)
+        self.chunked = ", ".join(
+            f"{p.name} {v.name}" for p in declared for v in p.variants if v.chunked
+        )
+
+
+def _add_run_options(parser, known: _Defaults) -> None:
     sel = parser.add_argument_group("what to run (flags override the suite file)")
-    sel.add_argument("-t", "--transports", help="comma-separated transports (default: all)")
-    sel.add_argument("-m", "--methods", help="start methods: fork,spawn,forkserver,exec,none")
+    sel.add_argument(
+        "-t",
+        "--transports",
+        help=f"comma-separated transports, or all (default: {known.transports}; the others run "
+        "when named or with all)",
+    )
+    sel.add_argument("-m", "--methods", help=f"start methods: {','.join(METHODS)}")
     sel.add_argument(
         "-s", "--sizes", help="payload sizes, e.g. 64,4KiB,1MiB (default: 64B,4KiB,64KiB,1MiB)"
     )
     sel.add_argument(
         "-p",
         "--patterns",
-        help="pingpong,stream,startup,fanin,pool,counter or all (default: pingpong,stream)",
+        help=f"{known.patterns} or all (default: {known.default_patterns})",
     )
     sel.add_argument(
         "--placement",
         help="split,same,free: CPU placement of parent and child "
         "(default: split where there are 2+ CPUs)",
     )
-    sel.add_argument("-k", "--kinds", help="payload kinds: bytes,pickle,numpy (default: bytes)")
-    sel.add_argument(
-        "--procs",
-        help="process counts for fanin producers, pool workers, counter incrementers "
-        "(default: 1,2,4)",
-    )
-    sel.add_argument("--chunksizes", help="chunksize values for pool map and imap (default: 1,16)")
+    sel.add_argument("-k", "--kinds", help=f"payload kinds: {','.join(KINDS)} (default: bytes)")
+    sel.add_argument("--procs", help=f"process counts: {known.procs} (default: 1,2,4)")
+    sel.add_argument("--chunksizes", help=f"chunksize values for {known.chunked} (default: 1,16)")
     sel.add_argument("--suite", metavar="TOML", help="a suite file, e.g. bench/smoke.toml")
 
     out = parser.add_argument_group("output")
@@ -152,10 +177,7 @@ def _add_run_options(parser) -> None:
         help="run the selection and add its runs to FILE",
     )
 
-    prof = parser.add_argument_group(
-        "profile (pyperf's own options, e.g. --processes, "
-        "--values, --min-time, --affinity, stay available)"
-    )
+    prof = parser.add_argument_group("profile")
     prof.add_argument(
         "--quick",
         dest="run_profile",
@@ -190,6 +212,36 @@ def _add_run_options(parser) -> None:
     parser.add_argument("--job", help=argparse.SUPPRESS)
 
 
+# pyperf's options that are its own plumbing (a worker's), or that ipcbench refuses.
+HIDDEN_PYPERF_OPTIONS = (
+    "--worker",
+    "--worker-task",
+    "--pipe",
+    "--in-process",
+    "--compare-to",
+    "--python-names",
+)
+
+
+def _arrange_help(parser, pyperf_actions: list) -> None:
+    """`run --help`: ipcbench's options first, pyperf's in a group of their own after them, its
+    plumbing hidden. Only the help's order and text change (argparse keeps them in its private
+    `_actions` and `_group_actions` lists); parsing is the same.
+    """
+    theirs = [a for a in parser._actions if a in pyperf_actions and "-h" not in a.option_strings]
+    group = parser.add_argument_group(
+        "pyperf's options",
+        "passed on to pyperf: --processes sets the passes, --values the values per worker",
+    )
+    for action in theirs:
+        parser._optionals._group_actions.remove(action)
+        group._group_actions.append(action)
+        if set(action.option_strings) & set(HIDDEN_PYPERF_OPTIONS):
+            action.help = argparse.SUPPRESS
+    # The usage line lists the actions in this order too.
+    parser._actions[:] = [a for a in parser._actions if a not in theirs] + theirs
+
+
 # The job file of the worker pyperf starts next (set by manager.run_passes).
 _next_job: dict = {}
 
@@ -208,7 +260,7 @@ def _run_manager(runner, args, profile_name: str) -> int:
     for option in ("in_process", "compare_to"):
         if getattr(args, option):
             raise UsageError(f"pyperf's --{option.replace('_', '-')} is not supported by ipcbench")
-    plan = _plan(args, registry(), profile_name, passes=runner.args.processes)
+    plan = planning.make_plan(args, registry(), profile_name, passes=runner.args.processes)
     pyperf_args = runner.args
     print(
         f"ipcbench: {len(plan.cells)} cells x {plan.passes} passes, profile {profile_name} "
@@ -218,139 +270,3 @@ def _run_manager(runner, args, profile_name: str) -> int:
     for note in plan.result.notes:
         print(f"ipcbench: note: {note}", file=sys.stderr)
     return run_passes(runner, plan, _next_job)
-
-
-def _plan(args, registry, profile_name: str, passes: int) -> Plan:
-    if args.resume and args.append_path:
-        raise UsageError("--resume and --append cannot be combined")
-    if args.resume:
-        return _plan_resume(args, registry)
-    selection = _selection(args)
-    cells = matrix.build_cells(selection, registry, len(os.sched_getaffinity(0)))
-    if args.affinity and any(cell.placement != "free" for cell in cells):
-        raise UsageError("pyperf's --affinity pins the parent itself: use it with --placement free")
-    settings = {"profile": profile_name, "argv": sys.argv[1:], "passes": passes}
-    if args.append_path:
-        output = Path(args.append_path)
-        result = results.load(output)
-        result.planned = list(dict.fromkeys(result.planned + [c.name for c in cells]))
-        # Every selected cell gets `passes` more workers; pyperf merges the runs (same machine).
-        workers = workers_done(result)
-        return Plan(
-            cells, output, result, passes, base={c.name: workers.get(c.name, 0) for c in cells}
-        )
-    output = Path(args.output_path) if args.output_path else _default_output()
-    _check_new_output(output)
-    result = results.ResultFile(
-        planned=[cell.name for cell in cells], notes=list(selection.notes), settings=settings
-    )
-    plan = Plan(cells, output, result, passes)
-    save(plan)  # fail now, not after the first cell, if it cannot be written
-    return plan
-
-
-def _plan_resume(args, registry) -> Plan:
-    if any(
-        getattr(args, name)
-        for name in (
-            "transports",
-            "methods",
-            "sizes",
-            "patterns",
-            "placement",
-            "kinds",
-            "procs",
-            "chunksizes",
-            "suite",
-            "output_path",
-        )
-    ):
-        raise UsageError(
-            "--resume takes the selection and output from the file; drop the selection and -o flags"
-        )
-    output = Path(args.resume)
-    result = results.load(output)
-    # Files from before passes: a cell with any worker is done.
-    passes = result.settings.get("passes", 1)
-    workers = workers_done(result)
-    incomplete = [name for name in result.planned if workers.get(name, 0) < passes]
-    # Every planned cell is checked exactly as if it had been selected on the command line.
-    try:
-        cells = matrix.cells_of_names(
-            incomplete, registry, len(os.sched_getaffinity(0)), args.max_cells
-        )
-    except matrix.SelectionError as error:
-        raise UsageError(f"{output}: {error}") from None
-    if not cells:
-        raise UsageError(f"{output}: every planned cell is done; nothing to resume")
-    for cell in cells:
-        result.failed.pop(cell.name, None)  # tried again
-    return Plan(cells, output, result, passes)
-
-
-def _selection(args) -> Selection:
-    from ipcbench.suites import read_suite
-
-    suite = read_suite(args.suite) if args.suite else {}
-
-    def axis(flag_value, key):
-        value = flag_value if flag_value is not None else suite.get(key)
-        if value is None:
-            return None
-        items = [item.strip() for item in value.split(",") if item.strip()]
-        if not items:
-            raise UsageError(f"empty list for {key}")
-        return tuple(dict.fromkeys(items))
-
-    selection = Selection(max_cells=args.max_cells)
-    for key, flag in (
-        ("transports", args.transports),
-        ("methods", args.methods),
-        ("patterns", args.patterns),
-        ("placements", args.placement),
-        ("kinds", args.kinds),
-    ):
-        value = axis(flag, key)
-        if value is not None:
-            setattr(selection, key, value)
-    if selection.patterns == ("all",):
-        selection.patterns = benches.PATTERNS
-    for key, flag in (("procs", args.procs), ("chunksizes", args.chunksizes)):
-        value = axis(flag, key)
-        if value is not None:
-            setattr(selection, key, _counts(key, value))
-    sizes = args.sizes if args.sizes is not None else suite.get("sizes")
-    if sizes is not None:
-        try:
-            selection.sizes = tuple(parse_sizes(sizes))
-        except ValueError as error:
-            raise UsageError(str(error)) from None
-    return selection
-
-
-def _counts(key: str, items: tuple[str, ...]) -> tuple[int, ...]:
-    try:
-        for item in items:
-            limits.check_count(key, int(item) if item.isdigit() else item)
-    except limits.LimitError as error:
-        raise UsageError(str(error)) from None
-    return tuple(dict.fromkeys(int(item) for item in items))
-
-
-def _default_output() -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("results") / f"{socket.gethostname()}-{stamp}.json"
-
-
-def _check_new_output(output: Path) -> None:
-    if output.exists():
-        raise UsageError(
-            f"{output} already exists: choose another -o, or use --resume {output} "
-            f"(run the missing cells) or --append {output} (add runs)"
-        )
-    if output == Path("results") / output.name:
-        output.parent.mkdir(exist_ok=True)
-    if not output.parent.is_dir():
-        raise UsageError(f"cannot write {output}: directory {output.parent} does not exist")
-    if not os.access(output.parent, os.W_OK):
-        raise UsageError(f"cannot write {output}: directory {output.parent} is not writable")
