@@ -30,7 +30,7 @@ from ipcbench.transports import registry
 
 REGISTRY = registry()
 NEW = ("mmap_file", "fifo", "posix_mq", "faster_fifo")
-OPTIONAL = {"posix_mq": "posix_ipc", "faster_fifo": "faster_fifo"}
+OPTIONAL = {"posix_mq": "posix_ipc", "faster_fifo": "faster_fifo", "torch_mp": "torch"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -83,6 +83,7 @@ def test_list_shows_the_optional_transports_unavailable_with_the_install_line():
         "unavailable: needs faster-fifo: pip install 'ipcbench[faster-fifo]'"
         in lines["faster_fifo"]
     )
+    assert "unavailable: needs torch: pip install 'ipcbench[torch]'" in lines["torch_mp"]
     for name in ("mmap_file", "fifo"):
         assert "unavailable" not in lines[name]
 
