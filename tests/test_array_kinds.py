@@ -8,7 +8,6 @@ torch_mp hands over the sender's own memory (receive "view") and leaves nothing 
 after its child or its parent was killed, and nothing imports torch unless torch_mp runs.
 """
 
-import json
 import multiprocessing.resource_sharer
 import os
 import signal
@@ -20,7 +19,7 @@ from collections import deque
 import numpy
 import pytest
 from test_contract import live_children
-from test_mechanisms import _wait_until_gone
+from test_mechanisms import sigkill_mid_run
 
 from ipcbench.array_kinds import PICKLE_ROOM
 from ipcbench.matrix import Cell, Selection, SelectionError, build_cells
@@ -221,20 +220,11 @@ def test_sigkill_of_a_torch_run_leaves_nothing_in_dev_shm(tmp_path):
     torch_mp()
     script = tmp_path / "crash.py"
     script.write_text(CRASH_SCRIPT)
-    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
-    try:
-        child = json.loads(parent.stdout.readline())["child"]
-        time.sleep(0.3)  # round trips under way
-        assert parent.poll() is None
+
+    def no_file_while_running(parent: int, opened: dict) -> None:
         # file_descriptor: each tensor's memory is unlinked as soon as it is mapped, so not even
         # a running channel has a file there (file_system would show torch_PID_* files now).
-        assert torch_files(parent.pid, child) == []
-        os.kill(parent.pid, signal.SIGKILL)
-        parent.wait(10)
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-            parent.wait()
-        parent.stdout.close()
-    _wait_until_gone(child)  # the child dies with its parent
-    assert torch_files(parent.pid, child) == []
+        assert torch_files(parent, opened["child"]) == []
+
+    opened = sigkill_mid_run([sys.executable, str(script)], while_running=no_file_while_running)
+    assert torch_files(opened["parent"], opened["child"]) == []
