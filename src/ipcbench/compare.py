@@ -82,8 +82,8 @@ def load_inputs(paths) -> Inputs:
 
 
 def machine_facts(inputs: Inputs) -> list[dict]:
-    """Per file: label, path, its machine (name, fingerprint, memory, compiler) and the facts
-    of its first cell (pyperf records them per run)."""
+    """Per file: label, path, its machine's name, fingerprint and facts (machine.py), and the
+    host name and ipcbench version of its first cell."""
     facts = []
     for label, path, who in zip(inputs.labels, inputs.paths, inputs.machines, strict=True):
         first = inputs.frame[inputs.frame["machine"] == label].iloc[0]
@@ -92,10 +92,15 @@ def machine_facts(inputs: Inputs) -> list[dict]:
             "file": str(path),
             "name": who.name,
             "fingerprint": who.fingerprint,
+            "cpu": who.facts["cpu_model_name"],
+            "cpu_count": who.facts["cpu_count"],
             "memory": machine.memory_text(who.facts),
-            "python_compiler": who.facts.get("python_compiler"),
+            "kernel": who.facts["platform"],
+            "python": who.facts["python_version"],
+            "python_implementation": who.facts["python_implementation"],
+            "python_compiler": who.facts["python_compiler"],
         }
-        for column in ("hostname", *(column for column, _title in FACTS if column not in entry)):
+        for column in ("hostname", "ipcbench_version"):
             value = first[column]
             entry[column] = None if missing(value) else _plain(value)
         facts.append(entry)
