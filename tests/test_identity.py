@@ -69,7 +69,9 @@ def test_fingerprint_is_stable_and_labels_tell_machines_apart(tmp_path):
         f"vm ({a})", f"vm ({b}): b", f"vm ({b}): c"
     ]  # fmt: skip
     lines = machine.difference_lines([found["a"], found["b"]], [f"vm ({a})", f"vm ({b})"])
-    assert lines == [f"different machines by their facts (vm ({a}), vm ({b})): they differ in memory"]
+    assert lines == [
+        f"different machines by their facts (vm ({a}), vm ({b})): they differ in memory"
+    ]
 
 
 def test_compare_and_show_name_the_machines(tmp_path, capsys):
@@ -104,12 +106,20 @@ def _edited(path: Path, target: Path, edit) -> Path:
         (lambda s: s["machine"].update(name=5), "machine.name must be"),
         (lambda s: s["machine"].update(fingerprint="3f2a"), "machine.fingerprint must be"),
         (lambda s: s["machine"].update(fingerprint=None), "machine.fingerprint must be"),
-        (lambda s: s["machine"]["facts"].update(platform="a\x1b]0;x\x07"), "machine.facts.platform"),
+        (lambda s: s["machine"]["facts"].update(platform="\x1b]0;x\x07"), "facts.platform"),
         (lambda s: s["machine"]["facts"].update(cpu_count=-2), "machine.facts.cpu_count"),
         (lambda s: s.update(machine=["vm"]), "'machine' must be a mapping"),
     ],
-    ids=["hostile-name", "long-name", "number-name", "short-fingerprint", "no-fingerprint",
-         "escape-in-a-fact", "negative-cores", "not-a-mapping"],  # fmt: skip
+    ids=[
+        "hostile-name",
+        "long-name",
+        "number-name",
+        "short-fingerprint",
+        "no-fingerprint",
+        "escape-in-a-fact",
+        "negative-cores",
+        "not-a-mapping",
+    ],
 )
 def test_a_bad_machine_section_is_one_line_and_exit_2(tmp_path, capsys, edit, words):
     good = _with_machine(synthetic_file(tmp_path / "good.json", CELLS), "vm")
@@ -146,10 +156,11 @@ def _file_with_secrets(tmp_path: Path, secrets: dict[str, str]) -> Path:
     cells = {**CELLS, "stream/os_pipe/fork/64B/split": [1e-6, 1.01e-6, 0.99e-6]}
     path = synthetic_file(tmp_path / "leaky.json", cells, **{name: leaky for name in cells})
     result = results.load(path)
-    result.settings["argv"] = ["run", "-o", f"{secrets['tmp']}/out.json", "--suite",
-                               f"{checkout}/bench/smoke.toml", "--name", secrets["host"]]  # fmt: skip
+    suite = f"{checkout}/bench/smoke.toml"
+    out = f"{secrets['tmp']}/out.json"
+    result.settings["argv"] = ["run", "-o", out, "--suite", suite, "--name", secrets["host"]]
     result.failed["pingpong/mp_queue/fork/64B/split"] = (
-        f"child died: File \"/home/alice/src/child.py\", line 3 on far-host for {secrets['host']}"
+        f'child died: File "/home/alice/src/child.py", line 3 on far-host for {secrets["host"]}'
     )
     result.notes.append(f"run by {secrets.get('user', 'someone')} in ~/work")
     result.planned.append("pingpong/mp_queue/fork/64B/split")
@@ -162,13 +173,13 @@ def _survivors(path: Path, secrets: dict[str, str], vocabulary: set[str]) -> lis
     """The names and paths found anywhere in the file's raw text (words that are also a cell's
     vocabulary, such as a user named `pool`, cannot be told apart and are not searched)."""
     text = path.read_text()
-    found = [value for key, value in secrets.items() if key in ("home", "checkout", "tmp")
-             and value in text]  # fmt: skip
-    found += [f"/tmp" for _ in [0] if "/tmp" in text]
+    paths = (secrets["home"], secrets["checkout"], secrets["tmp"], "/tmp", "/home/")
+    found = [path for path in paths if path in text]
     for word in (secrets["host"], secrets.get("user", ""), "alice", "far-host"):
         if len(word) > 1 and word.lower() not in vocabulary:
             pattern = rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])"
-            found += [word for _ in re.findall(pattern, text, flags=re.IGNORECASE)][:1]
+            if re.search(pattern, text, flags=re.IGNORECASE):
+                found.append(word)
     return found
 
 

@@ -203,10 +203,10 @@ def difference_lines(machines: list[Machine], labels_: list[str]) -> list[str]:
     if len(marks) < 2:
         return []
     digits = short_digits(marks)
-    who = ", ".join(
-        label if short(m.fingerprint, digits) in label else f"{label} ({short(m.fingerprint, digits)})"
-        for m, label in zip(machines, labels_, strict=True)
-    )
+    named = []
+    for who, label in zip(machines, labels_, strict=True):
+        mark = short(who.fingerprint, digits)
+        named.append(label if mark in label else f"{label} ({mark})")
     differing = []
     for key, title in FACTS.items():
         values = [m.facts.get(key) for m in machines]
@@ -218,7 +218,7 @@ def difference_lines(machines: list[Machine], labels_: list[str]) -> list[str]:
             title += f" (not recorded in {', '.join(unknown)})"
         differing.append(title)
     facts = ", ".join(differing) if differing else "facts this ipcbench does not know"
-    return [f"different machines by their facts ({who}): they differ in {facts}"]
+    return [f"different machines by their facts ({', '.join(named)}): they differ in {facts}"]
 
 
 def memory_text(facts: dict) -> str | None:

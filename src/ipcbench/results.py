@@ -317,6 +317,9 @@ THROUGHPUT_PATTERNS = ("stream", "fanin")
 def load_results(paths):
     """One tidy row per cell per file, raw values kept; times in seconds, as pyperf stores them.
 
+    machine is the file's label (machine.labels: its machine's name, told apart by fingerprint
+    or file name where names collide); machine_name and fingerprint are its machine's.
+
     latency_us is the pingpong round trip's median in microseconds; throughput_MBps is the stream
     and fanin payload rate in MB/s (10**6 bytes per second) at the median time per message;
     per_second is 1 / median: messages, tasks, increments or processes per second.
