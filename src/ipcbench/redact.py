@@ -118,14 +118,7 @@ class RedactedResultFile(ResultFile):
         plain = {f.name: getattr(self, f.name) for f in fields(ResultFile)}
         plain["failed"] = {cell: text(reason) for cell, reason in self.failed.items()}
         plain["notes"] = [text(note) for note in self.notes]
-        plain["settings"] = {
-            key: text(value)
-            if isinstance(value, str)
-            else [text(v) for v in value]
-            if key == "argv"
-            else value
-            for key, value in self.settings.items()
-        }
+        plain["settings"] = {key: _scrubbed(value, text) for key, value in self.settings.items()}
         return ResultFile(**plain).to_json()
 
 
@@ -141,6 +134,15 @@ def redacted(result: ResultFile, name: str | None = None) -> RedactedResultFile:
         section["name"] = name or NAME_AFTER
     plain["machine"] = section
     return RedactedResultFile(**plain, redactor=redactor)
+
+
+def _scrubbed(value, text):
+    """A setting with its text redacted: a string, or a list of them (the command line)."""
+    if isinstance(value, str):
+        return text(value)
+    if isinstance(value, list):
+        return [text(item) if isinstance(item, str) else item for item in value]
+    return value
 
 
 def _path_replacement(match: re.Match) -> str:
