@@ -102,16 +102,19 @@ def local(name: str | None = None) -> Machine:
 
 
 def of_result(result) -> Machine:
-    """A loaded file's machine: its machine section, or for older files, what their cells'
-    metadata says (a ResultFile from results.load)."""
+    """A loaded file's machine (a ResultFile from results.load): its machine section, with the
+    facts its cells recorded where they recorded them (what the figures were measured on; the
+    same facts in a file `run` wrote). An older file, without the section, is named after its
+    host, and fingerprinted from its cells' facts."""
+    metadata = result.benchmarks[0].get_metadata() if result.benchmarks else {}
+    measured = facts_of(metadata)
     if result.machine:
         section = result.machine
-        return Machine(section["name"], section["fingerprint"], dict(section["facts"]))
+        facts = {**section["facts"], **{k: v for k, v in measured.items() if v is not None}}
+        return Machine(section["name"], section["fingerprint"], facts)
     if not result.benchmarks:
-        return Machine("unknown", None, facts_of({}))
-    metadata = result.benchmarks[0].get_metadata()
-    facts = facts_of(metadata)
-    return Machine(name_of_host(metadata.get("hostname")), fingerprint(facts), facts)
+        return Machine("unknown", None, measured)
+    return Machine(name_of_host(metadata.get("hostname")), fingerprint(measured), measured)
 
 
 def check_section(value) -> dict:
