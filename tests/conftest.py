@@ -3,7 +3,9 @@ behind, and what several test modules use (children, shared memory, plug-ins, in
 Test modules import helpers from here or from results_helpers.py, never from one another."""
 
 import gc
+import json
 import multiprocessing.forkserver
+import multiprocessing.resource_sharer
 import multiprocessing.resource_tracker
 import os
 import signal
@@ -216,6 +218,7 @@ def stop_multiprocessing_helpers():
     # These private helpers are the documented way CPython's own tests stop them.
     multiprocessing.forkserver._forkserver._stop()
     multiprocessing.resource_tracker._resource_tracker._stop()
+    multiprocessing.resource_sharer.stop()  # torch_mp's handles are passed through it
 
 
 def _cells(result: results.ResultFile) -> int:
@@ -255,3 +258,37 @@ def _wait_for_cells(path: Path, count: int, measure=_cells, timeout: float = 60)
             pass
         time.sleep(0.1)
     raise AssertionError(f"{path} never had {count} cells")
+
+
+def sigkill_mid_run(command: list[str], env=None, while_running=None) -> dict:
+    """Start `command`, a parent that prints one JSON line (with its child's pid as "child") once
+    its channel runs; SIGKILL it mid-run; return that line once the child has died with it.
+    `while_running(parent_pid, line)` runs just before the kill."""
+    parent = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        opened = json.loads(parent.stdout.readline())
+        time.sleep(0.3)  # round trips under way
+        assert parent.poll() is None
+        if while_running is not None:
+            while_running(parent.pid, opened)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(10)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        parent.stdout.close()
+    _wait_until_gone(opened["child"])  # the child dies with its parent
+    return {**opened, "parent": parent.pid}
+
+
+def _wait_until_gone(pid: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the child {pid} outlived its killed parent")

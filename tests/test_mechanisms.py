@@ -6,7 +6,6 @@ SIGKILL of the parent, a child dying mid-cell failing the cell, the optional pac
 posix_mq's message size limit, and that each really uses its mechanism.
 """
 
-import json
 import multiprocessing.forkserver
 import multiprocessing.resource_tracker
 import os
@@ -18,9 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
 import pytest
-from conftest import live_children, new_shm_entries
+from conftest import live_children, new_shm_entries, sigkill_mid_run
 
 from ipcbench.benches.base import start_context
 from ipcbench.benches.pingpong import pingpong, verify
@@ -30,7 +28,7 @@ from ipcbench.transports import registry
 
 REGISTRY = registry()
 NEW = ("mmap_file", "fifo", "posix_mq", "faster_fifo")
-OPTIONAL = {"posix_mq": "posix_ipc", "faster_fifo": "faster_fifo"}
+OPTIONAL = {"posix_mq": "posix_ipc", "faster_fifo": "faster_fifo", "torch_mp": "torch"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -83,6 +81,7 @@ def test_list_shows_the_optional_transports_unavailable_with_the_install_line():
         "unavailable: needs faster-fifo: pip install 'ipcbench[faster-fifo]'"
         in lines["faster_fifo"]
     )
+    assert "unavailable: needs torch: pip install 'ipcbench[torch]'" in lines["torch_mp"]
     for name in ("mmap_file", "fifo"):
         assert "unavailable" not in lines[name]
 
@@ -231,24 +230,9 @@ def test_sigkill_of_the_parent_mid_run_leaves_nothing_behind(name, method, tmp_p
     script.write_text(CRASH_SCRIPT)
     private_tmp = tmp_path / "tmp"
     private_tmp.mkdir()
-    parent = subprocess.Popen(
-        [sys.executable, str(script), name, method],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "TMPDIR": str(private_tmp)},
+    opened = sigkill_mid_run(
+        [sys.executable, str(script), name, method], env={**os.environ, "TMPDIR": str(private_tmp)}
     )
-    try:
-        opened = json.loads(parent.stdout.readline())
-        time.sleep(0.3)  # round trips under way
-        assert parent.poll() is None
-        os.kill(parent.pid, signal.SIGKILL)
-        parent.wait(10)
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-            parent.wait()
-        parent.stdout.close()
-    _wait_until_gone(opened["child"])  # the child dies with its parent
     assert ours(private_tmp) == []  # no mmap file, no FIFO, no directory
     for queue in opened["queues"]:
         import posix_ipc
@@ -256,15 +240,3 @@ def test_sigkill_of_the_parent_mid_run_leaves_nothing_behind(name, method, tmp_p
         with pytest.raises(posix_ipc.ExistentialError):
             posix_ipc.MessageQueue(queue)  # no queue left in /dev/mqueue
     assert new_shm_entries(shm_before) == set()
-
-
-def _wait_until_gone(pid: int) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return
-        except psutil.NoSuchProcess:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"the child {pid} outlived its killed parent")

@@ -20,7 +20,7 @@ compare_output.py writes a comparison out.
 import math
 from dataclasses import dataclass, field
 
-from ipcbench import conditions, stats
+from ipcbench import conditions, machine, stats
 from ipcbench.cell import Cell
 from ipcbench.loader import Inputs, cell_order
 from ipcbench.stats import DEFAULT_MIN_EFFECT
@@ -28,9 +28,11 @@ from ipcbench.units import missing
 
 # Machine facts in the order shown; the ones that can explain different timings get a warning.
 FACTS = (
-    ("hostname", "host"),
+    ("name", "machine"),
+    ("fingerprint", "fingerprint"),
     ("cpu", "CPU"),
     ("cpu_count", "cores"),
+    ("memory", "memory"),
     ("kernel", "kernel"),
     ("python", "Python"),
     ("python_implementation", "implementation"),
@@ -40,12 +42,25 @@ EXPLAINING_FACTS = ("cpu", "cpu_count", "kernel", "python", "python_implementati
 
 
 def machine_facts(inputs: Inputs) -> list[dict]:
-    """Per file: label, path and the facts of its first cell (pyperf records them per run)."""
+    """Per file: label, path, its machine's name, fingerprint and facts (machine.py), and the
+    host name and ipcbench version of its first cell."""
     facts = []
-    for label, path in zip(inputs.labels, inputs.paths, strict=True):
+    for label, path, who in zip(inputs.labels, inputs.paths, inputs.machines, strict=True):
         first = inputs.frame[inputs.frame["machine"] == label].iloc[0]
-        entry = {"label": label, "file": str(path)}
-        for column, _title in FACTS:
+        entry = {
+            "label": label,
+            "file": str(path),
+            "name": who.name,
+            "fingerprint": who.fingerprint,
+            "cpu": who.facts["cpu_model_name"],
+            "cpu_count": who.facts["cpu_count"],
+            "memory": machine.memory_text(who.facts),
+            "kernel": who.facts["platform"],
+            "python": who.facts["python_version"],
+            "python_implementation": who.facts["python_implementation"],
+            "python_compiler": who.facts["python_compiler"],
+        }
+        for column in ("hostname", "ipcbench_version"):
             value = first[column]
             entry[column] = None if missing(value) else _plain(value)
         facts.append(entry)
@@ -142,7 +157,9 @@ def compare(
         labels=labels,
         baseline=baseline,
         facts=facts,
-        warnings=fact_warnings(facts) + condition_warnings(inputs),
+        warnings=machine.difference_lines(inputs.machines, labels)
+        + fact_warnings(facts)
+        + condition_warnings(inputs),
         cells=cells,
         partial=partial,
         failed=[

@@ -83,8 +83,7 @@ class Worker:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        """If the manager fails mid-batch (its file unwritable): end the worker, cleanly if it
-        can."""
+        """If the manager fails mid-batch (say, its file is unwritable): end the worker cleanly."""
         if self.process.poll() is None:
             self.process.terminate()  # the worker unwinds through its cell's cleanup
             try:

@@ -7,11 +7,11 @@ kept, times in seconds as pyperf stores them, figures derived by each pattern's 
 pandas is imported here, lazily: benchmark workers never import this module.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ipcbench import benches
+from ipcbench import benches, machine
 from ipcbench.cell import METHODS, Cell
 from ipcbench.results import ResultFile, ResultFileError, load
 from ipcbench.units import LATENCY
@@ -28,6 +28,7 @@ class Inputs:
     labels: list[str]
     results: list[ResultFile]
     frame: object  # pandas.DataFrame as load_results makes it, with `machine` = the label
+    machines: list = field(default_factory=list)  # who measured each file (machine.Machine)
 
 
 def load_inputs(paths, empty_ok: bool = False) -> Inputs:
@@ -44,35 +45,22 @@ def load_inputs(paths, empty_ok: bool = False) -> Inputs:
             raise ResultFileError(f"{path}: holds no results ({why}: no benchmark to read)")
     import pandas as pd  # only now: a bad file should fail fast
 
-    labels = file_labels(paths)
+    machines = [machine.of_result(result) for result in results]
+    labels = machine.labels(machines, paths)
     frames = []
     for path, result, label in zip(paths, results, labels, strict=True):
         frame = frame_of([(path, result)])
         frame["machine"] = label
         frames.append(frame)
     frame = pd.concat(frames, ignore_index=True)
-    return Inputs(paths, labels, results, frame)
-
-
-def file_labels(paths: list[Path]) -> list[str]:
-    """The file stem (`laptop` for results/laptop.json) unless two files share one."""
-    stems = [path.stem for path in paths]
-    labels = [
-        stem if stems.count(stem) == 1 else str(path)
-        for stem, path in zip(stems, paths, strict=True)
-    ]
-    # The same path given twice still needs two names.
-    seen: dict[str, int] = {}
-    unique = []
-    for label in labels:
-        seen[label] = seen.get(label, 0) + 1
-        unique.append(label if seen[label] == 1 else f"{label}#{seen[label]}")
-    return unique
+    return Inputs(paths, labels, results, frame, machines)
 
 
 FRAME_COLUMNS = (
     "file",
     "machine",
+    "machine_name",
+    "fingerprint",
     "hostname",
     "cpu",
     "cpu_count",
@@ -121,6 +109,9 @@ FRAME_COLUMNS = (
 def load_results(paths):
     """One tidy row per cell per file, raw values kept; times in seconds, as pyperf stores them.
 
+    machine is the file's label (machine.labels: its machine's name, told apart by fingerprint
+    or file name where names collide); machine_name and fingerprint are its machine's.
+
     latency_us is the pingpong round trip's median in microseconds; throughput_MBps is the stream
     and fanin payload rate in MB/s (10**6 bytes per second) at the median time per message;
     per_second is 1 / median: messages, tasks, increments or processes per second.
@@ -140,9 +131,12 @@ def frame_of(loaded) -> "pandas.DataFrame":
     """The tidy frame of files already loaded: `loaded` holds (path, ResultFile) pairs."""
     import pandas as pd
 
+    loaded = list(loaded)
+    machines = [machine.of_result(result) for _path, result in loaded]
+    labels = machine.labels(machines, [path for path, _result in loaded])
     rows = []
-    for path, result in loaded:
-        rows.extend(_rows(Path(path), result))
+    for (path, result), who, label in zip(loaded, machines, labels, strict=True):
+        rows.extend(_rows(Path(path), result, who, label))
     frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
     return frame.astype(
         {
@@ -208,7 +202,7 @@ def _total(bench, key: str) -> int | None:
     return int(sum(measured)) if measured else None
 
 
-def _rows(path: Path, result: ResultFile):
+def _rows(path: Path, result: ResultFile, who, label: str):
     import statistics
 
     from ipcbench import stats
@@ -225,7 +219,9 @@ def _rows(path: Path, result: ResultFile):
         size = int(meta["size_bytes"])
         yield {
             "file": str(path),
-            "machine": path.stem,
+            "machine": label,
+            "machine_name": who.name,
+            "fingerprint": who.fingerprint,
             "hostname": meta.get("hostname"),
             "cpu": meta.get("cpu_model_name"),
             "cpu_count": meta.get("cpu_count"),

@@ -64,8 +64,9 @@ def run_passes(runner, plan: Plan, job_argument: dict) -> int:
         earlier_conditions=dict(plan.result.conditions),
     )
     target = {cell.name: plan.base.get(cell.name, 0) + plan.passes for cell in plan.cells}
-    due = sum(max(0, target[c.name] - run.have.get(c.name, 0)) for c in plan.cells)
-    run.progress = Progress(due)
+    run.progress = Progress(
+        sum(max(0, target[c.name] - run.have.get(c.name, 0)) for c in plan.cells)
+    )
     shuffle = random.Random(plan.seed).shuffle
     stop = ManagerStop()
     # The worker's command line names a job file, a placeholder loop count (each cell's count is

@@ -6,7 +6,7 @@ runs the cell at its `--worker-task` index, so it must not depend on anything bu
 
 from dataclasses import dataclass, field
 
-from ipcbench import benches, limits
+from ipcbench import benches, kind_rules, limits
 from ipcbench.benches.spec import Pattern, Variant
 from ipcbench.cell import METHODS, PLACEMENTS, Cell
 from ipcbench.errors import UsageError, did_you_mean
@@ -74,7 +74,9 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
             for method in [m for m in (selection.methods or METHODS) if m in subject.methods]:
                 for size in _sizes(pattern, subject, selection.sizes):
                     for placement in placements:
-                        for kind in _kinds(pattern, selection.kinds):
+                        for kind in kind_rules.carried(
+                            pattern_name, subject, size, selection.kinds
+                        ):
                             for procs in _procs(pattern, subject, selection.procs):
                                 for chunksize in _chunksizes(subject, selection.chunksizes):
                                     if len(cells) == selection.max_cells:
@@ -168,11 +170,6 @@ def _sizes(pattern: Pattern, subject, sizes: tuple[int, ...]) -> tuple[int, ...]
     return fitting
 
 
-def _kinds(pattern: Pattern, kinds: tuple[str, ...]) -> tuple[str, ...]:
-    # The other patterns send bytes; payload kinds are a question for a channel's message loop.
-    return kinds if pattern.message_loop else ("bytes",)
-
-
 def _procs(pattern: Pattern, subject, procs: tuple[int, ...]) -> tuple[int, ...]:
     multi_process = pattern.multi_process or getattr(subject, "multi_process", False)
     return procs if multi_process else (1,)
@@ -258,8 +255,7 @@ def _skip_notes(selection: Selection, names, registry) -> list[str]:
         owner = next(p for p in benches.patterns().values() if variant in p.variants)
         if owner.name not in selection.patterns:
             notes.append(f"{variant.name} is measured by {owner.name}, which is not selected")
-    extra_kinds = [k for k in selection.kinds if k != "bytes"]
-    others = [p.name for p in patterns if not p.message_loop]
-    if extra_kinds and others:
-        notes.append(f"{', '.join(others)} send bytes only: kind {', '.join(extra_kinds)} skipped")
+    notes += kind_rules.notes(
+        selection.patterns, selection.kinds, selection.sizes, transports, registry
+    )
     return notes

@@ -6,7 +6,8 @@ benchmark per finished cell, plus a top-level "ipcbench" section that pyperf ign
     {"version": "1.0", "benchmarks": [...], "metadata": {...common pyperf metadata...},
      "ipcbench": {"schema": 1, "version": "0.1.0", "planned": [cell names],
                   "failed": {cell name: reason}, "notes": [...], "settings": {...},
-                  "conditions": {"load": ..., "steal_pct": ..., ...}}}
+                  "conditions": {"load": ..., "steal_pct": ..., ...},
+                  "machine": {"name": ..., "fingerprint": ..., "facts": {...}}}}
 
 Per-benchmark metadata carries the cell's axes (pattern, transport, method, size_bytes,
 placement); every run also carries ipcbench_version and ipcbench_schema, which pyperf hoists
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from ipcbench.cell import REQUIRED_AXES
 from ipcbench.errors import UsageError
+from ipcbench.machine import check_section as check_machine_section
 from ipcbench.output import write_atomically
 from ipcbench.version import __version__
 
@@ -64,6 +66,8 @@ class ResultFile:
     settings: dict = field(default_factory=dict)  # profile and options, for `--resume`
     # What the machine was doing over the run (see conditions.py): load, steal_pct, ...
     conditions: dict = field(default_factory=dict)
+    # Who the machine is (machine.py): name, fingerprint, facts; empty in older files.
+    machine: dict = field(default_factory=dict)
 
     def done(self) -> set[str]:
         return {bench.get_name() for bench in self.benchmarks}
@@ -101,6 +105,8 @@ class ResultFile:
             "settings": self.settings,
             "conditions": self.conditions,
         }
+        if self.machine:
+            data[SECTION]["machine"] = self.machine
         return data
 
 
@@ -138,6 +144,7 @@ def load(path: str | os.PathLike) -> ResultFile:
             notes=_strings(section.get("notes", []), "notes"),
             settings=_settings(section.get("settings", {})),
             conditions=_numbers(section.get("conditions", {}), "conditions"),
+            machine=check_machine_section(section["machine"]) if "machine" in section else {},
         )
     except (TypeError, ValueError) as error:
         raise ResultFileError(f"{path}: bad '{SECTION}' section: {error}") from None

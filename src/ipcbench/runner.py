@@ -176,6 +176,19 @@ def _add_run_options(parser, known: _Defaults) -> None:
         metavar="FILE",
         help="run the selection and add its runs to FILE",
     )
+    out.add_argument(
+        "--name",
+        dest="machine_name",
+        metavar="NAME",
+        help="the machine's name in the result file, as compare and report label it "
+        "(default: the host name)",
+    )
+    out.add_argument(
+        "--redact",
+        action="store_true",
+        help="write the result file without host names, user names and local paths "
+        "(see `python -m ipcbench redact --help`)",
+    )
 
     prof = parser.add_argument_group("profile")
     prof.add_argument(

@@ -5,7 +5,7 @@ declaration), with its 95% interval over workers; the axes a file has (procs, ch
 detail column appear only where some cell has them.
 """
 
-from ipcbench import benches
+from ipcbench import benches, machine
 from ipcbench.cell import Cell
 from ipcbench.conditions import noise_warning
 from ipcbench.findings import presenter
@@ -41,14 +41,9 @@ def detail(row) -> str:
 
 
 def _show_one(path, result, frame, verbose: bool = False) -> str:
-    lines = [f"{path}"]
+    lines = [f"{path}", f"  machine: {machine.describe(machine.of_result(result))}"]
     if len(frame):
-        first = frame.iloc[0]
-        lines.append(
-            f"  {first.hostname}: {first.cpu} ({first.cpu_count} CPUs), {first.kernel}, "
-            f"Python {first.python} ({first.python_implementation}), "
-            f"ipcbench {first.ipcbench_version}"
-        )
+        lines[-1] += f", ipcbench {frame.iloc[0].ipcbench_version}"
         warning = noise_warning(result.conditions)
         if warning:
             lines.append(f"  WARNING: {warning}")

@@ -20,13 +20,20 @@ from ipcbench.benches.spec import Pattern
 from ipcbench.cell import Cell
 from ipcbench.child import DIGEST_SIZE, object_calls
 from ipcbench.cputime import CpuMeter
-from ipcbench.payloads import RING_MASK, Channel, make_channel, make_records, random_bytes
+from ipcbench.payloads import (
+    RING_MASK,
+    Channel,
+    make_channel,
+    make_records,
+    random_bytes,
+    receive_mode,
+)
 from ipcbench.units import ROUND_TRIP_MICROSECONDS
 
 
 def command(endpoint, channel: Channel, words: bytes) -> None:
     """Tell the child what comes next (commands always travel as bytes)."""
-    endpoint.send(words + b" objects" if channel.objects else words)
+    endpoint.send(words + b" " + channel.mode if channel.objects else words)
 
 
 class NoMeter:
@@ -90,8 +97,14 @@ def verify(endpoint, kind: str, size: int, messages: int = 3) -> None:
     """Check contents in full, both ways, with distinct payloads of the cell's kind."""
     if kind == "pickle":
         _verify_objects(endpoint, size, messages)
-    else:  # numpy travels as the array's bytes: checking the byte path checks it
+    elif kind in ("bytes", "numpy"):  # numpy travels as the array's bytes: checking them checks it
         _verify_bytes(endpoint, size, messages)
+    else:
+        from ipcbench.array_kinds import echo_mismatch
+
+        mismatch = echo_mismatch(endpoint, kind, size, messages)
+        if mismatch:
+            raise DataError(mismatch)
 
 
 def _verify_bytes(endpoint, size: int, messages: int) -> None:
@@ -164,6 +177,10 @@ class Session(Bench):
             # Pickles of equally sized objects vary a little, and protocols differ: be generous.
             pickled = len(pickle.dumps(make_records(self.cell.size)))
             return 2 * pickled + MIN_CAPACITY
+        if self.cell.kind not in ("bytes", "numpy"):
+            from ipcbench.array_kinds import wire_size
+
+            return max(wire_size(self.cell.kind, self.cell.size), MIN_CAPACITY)
         return max(self.cell.size, MIN_CAPACITY)
 
     def time(self, loops: int) -> float:
@@ -175,7 +192,7 @@ class Session(Bench):
 
     def extra_metadata(self, loops: int) -> dict:
         return {
-            "receive": self.transport_class.receive,
+            "receive": receive_mode(self.cell.kind, self.transport_class.receive),
             "helper_cpus": self.describe_helpers(),
             **getattr(self.endpoint, "metadata", {}),
         }

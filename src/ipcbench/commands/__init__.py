@@ -12,7 +12,7 @@ top: building the parser imports every module here.
 import importlib
 
 # In the order of `ipcbench --help`; each is the module of its name.
-VERBS = ("list", "check", "run", "show", "compare", "report", "export")
+VERBS = ("list", "check", "run", "show", "compare", "report", "export", "redact")
 
 
 def command(verb: str):

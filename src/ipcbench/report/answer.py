@@ -134,7 +134,7 @@ def answer_rows(frame, labels: list[str]) -> list[dict]:
             labels.index(r["machine"]) if r["machine"] in labels else len(labels),
             order.get(r["pattern"], 99),
             r["size_bytes"],
-            kinds.get(r["kind"], 3),
+            kinds.get(r["kind"], len(kinds)),
             PLACEMENTS.index(r["placement"]) if r["placement"] in PLACEMENTS else len(PLACEMENTS),
             r["role"] != "copy",
         ),

@@ -4,6 +4,7 @@ from dataclasses import replace
 
 from ipcbench import benches, stats
 from ipcbench.loader import Inputs
+from ipcbench.payloads import KINDS
 from ipcbench.sizes import format_size
 
 
@@ -24,10 +25,7 @@ def kind_rows(inputs: Inputs) -> list[dict]:
     for (machine, pattern, transport, method, size, _placement), by_kind in groups.items():
         if len(by_kind) < 2:
             continue  # only cells with something to compare
-        micro = {
-            kind: by_kind[kind]["median"] * 1e6 if kind in by_kind else None
-            for kind in ("bytes", "pickle", "numpy")
-        }
+        micro = {kind: by_kind[kind]["median"] * 1e6 for kind in by_kind}
         row = {
             "machine": machine,
             "pattern": pattern,
@@ -36,9 +34,9 @@ def kind_rows(inputs: Inputs) -> list[dict]:
             "size": format_size(int(size)),
             "share": None,
             "share_text": "—",
-            **micro,
+            "medians": micro,  # µs by kind
         }
-        if micro["bytes"] is not None and micro["pickle"] is not None:
+        if "bytes" in micro and "pickle" in micro:
             row["share"] = 1 - micro["bytes"] / micro["pickle"]
             pair = (
                 list(by_kind["pickle"]["worker_medians"]),
@@ -56,6 +54,12 @@ def kind_rows(inputs: Inputs) -> list[dict]:
         else:
             row["share_text"] = f"{100 * row['share']:.0f}% (untested: one worker)"
     return rows
+
+
+def kind_columns(frame) -> list[str]:
+    """The payload kinds measured, in the order of payloads.KINDS (others after, by name)."""
+    present = set(frame["kind"])
+    return [k for k in KINDS if k in present] + sorted(present - set(KINDS))
 
 
 def kinds_as_transports(inputs: Inputs) -> Inputs:

@@ -18,7 +18,7 @@ from ipcbench.conditions import noise_warning
 from ipcbench.loader import Inputs, cell_order
 from ipcbench.report import answer, significance
 from ipcbench.report.figures import CHARTS, Drawing, Plot, command, plot
-from ipcbench.report.kinds import kind_rows, kinds_as_transports
+from ipcbench.report.kinds import kind_columns, kind_rows, kinds_as_transports
 from ipcbench.report.sections import headlines, pattern_sections
 from ipcbench.sizes import format_size
 from ipcbench.units import missing
@@ -54,6 +54,7 @@ def render_report(inputs: Inputs, heatmap_size: int | None = None, command_paths
         comparison=comparison,
         answers=answers,
         kinds=kinds,
+        kind_columns=kind_columns(inputs.frame),
         several=len(inputs.paths) > 1,
         popular=answer.POPULAR,
         in_process=answer.IN_PROCESS_TRANSPORTS,

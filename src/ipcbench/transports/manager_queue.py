@@ -1,7 +1,7 @@
 """`manager_queue`: two Manager().Queue() proxies; every message goes through the manager server."""
 
 from ipcbench.children import start_manager
-from ipcbench.transports.base import Transport, start_serving, undo_on_error
+from ipcbench.transports.base import QUEUE_KINDS, Transport, start_serving, undo_on_error
 from ipcbench.transports.mp_queue import QueueEndpoint
 
 
@@ -27,6 +27,7 @@ class ManagerQueue(Transport):
     name = "manager_queue"
     summary = "two Manager().Queue() proxies, via the manager's server process"
     receive = "copy"
+    kinds = QUEUE_KINDS  # no pickle5: see base.KINDS
     helpers = ("manager server",)
 
     def open(self, ctx, capacity, child_cpus):

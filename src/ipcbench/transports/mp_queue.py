@@ -4,7 +4,7 @@ QueueEndpoint serves every queue-like pair: multiprocessing's Queue and SimpleQu
 proxies, faster_fifo's queues aside (they wait in rounds).
 """
 
-from ipcbench.transports.base import ChildEndpoint, Transport, start_serving
+from ipcbench.transports.base import QUEUE_KINDS, ChildEndpoint, Transport, start_serving
 
 
 class QueueEndpoint(ChildEndpoint):
@@ -48,6 +48,7 @@ class MpQueue(Transport):
     name = "mp_queue"
     summary = "two multiprocessing.Queue (pickling, feeder thread), put/get"
     receive = "copy"
+    kinds = QUEUE_KINDS  # no pickle5: see base.KINDS
 
     def open(self, ctx, capacity, child_cpus):
         to_child, to_parent = ctx.Queue(), ctx.Queue()

@@ -28,8 +28,14 @@ class PipeEndpoint(ChildEndpoint):
     """The parent's FdStream, with the child at the other end."""
 
     def __init__(self, stream: FdStream) -> None:
-        self.stream = stream
+        self.stream, self.rfd, self.wfd, self.capacity = (
+            stream,
+            stream.rfd,
+            stream.wfd,
+            stream.capacity,
+        )
         self.send, self.recv, self.fixed_calls = stream.send, stream.recv, stream.fixed_calls
+        self.send_frames = stream.send_frames
 
     def close_channel(self) -> None:
         self.stream.close()  # EOF: the child leaves even if it missed the exit command

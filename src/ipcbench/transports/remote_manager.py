@@ -11,7 +11,7 @@ import secrets
 from multiprocessing.managers import BaseManager
 
 from ipcbench.children import start_manager
-from ipcbench.transports.base import Transport, start_serving, undo_on_error
+from ipcbench.transports.base import QUEUE_KINDS, Transport, start_serving, undo_on_error
 from ipcbench.transports.connect_in_child import ConnectInChild
 from ipcbench.transports.manager_queue import ManagerQueueEndpoint
 from ipcbench.transports.mp_queue import QueueEndpoint
@@ -44,6 +44,7 @@ class RemoteManager(Transport):
     name = "remote_manager"
     summary = "BaseManager server on 127.0.0.1 with two queues; clients connect by address+authkey"
     receive = "copy"
+    kinds = QUEUE_KINDS  # no pickle5: see base.KINDS
     helpers = ("manager server",)
     in_default_matrix = False
 

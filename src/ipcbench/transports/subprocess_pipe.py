@@ -15,7 +15,7 @@ class PopenEndpoint(ChildEndpoint):
         self.popen = self.process = popen
         self.stream = FdStream(popen.stdout.fileno(), popen.stdin.fileno(), capacity)
         self.send, self.recv = self.stream.send, self.stream.recv
-        self.fixed_calls = self.stream.fixed_calls
+        self.fixed_calls, self.send_frames = self.stream.fixed_calls, self.stream.send_frames
 
     def close_channel(self) -> None:
         # The Popen's own files hold the fds: they close them (not the stream, which would
