@@ -9,16 +9,16 @@ UNITS = {"": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 MAX_SIZE = 128 << 20
 
 _SIZE_RE = re.compile(r"(\d{1,12})\s*(B|KiB|MiB|GiB)?")
+# Decimal or unclear units (`10MB`, `4kb`, `1G`): refused, with what was likely meant.
+_DECIMAL_RE = re.compile(r"(\d{1,12})\s*([kKmMgG])(?:i?[bB])?")
+_DECIMAL = {"k": 10**3, "m": 10**6, "g": 10**9}
 
 
 def parse_size(text: str) -> int:
     """Parse `64`, `64B`, `4KiB`, `1MiB`, `1GiB` into bytes; ValueError with a clear reason."""
     match = _SIZE_RE.fullmatch(text.strip())
     if not match:
-        raise ValueError(
-            f"bad size {text!r}: write a whole number of bytes with an optional unit "
-            "B, KiB, MiB or GiB (e.g. 64, 4KiB, 1MiB)"
-        )
+        raise ValueError(f"bad size {text!r}: {_suggestion(text.strip())}")
     number, unit = int(match.group(1)), match.group(2) or ""
     size = number * UNITS[unit]
     if size <= 0:
@@ -26,6 +26,18 @@ def parse_size(text: str) -> int:
     if size > MAX_SIZE:
         raise ValueError(f"bad size {text!r}: at most {format_size(MAX_SIZE)} per message")
     return size
+
+
+def _suggestion(text: str) -> str:
+    decimal = _DECIMAL_RE.fullmatch(text)
+    if decimal:
+        number, unit = int(decimal.group(1)), decimal.group(2).lower()
+        binary = f"{number}{unit.upper()}iB"
+        return f"did you mean {binary} (or {number * _DECIMAL[unit]})?"
+    return (
+        "write a whole number of bytes with an optional unit B, KiB, MiB or GiB "
+        "(e.g. 64, 4KiB, 1MiB)"
+    )
 
 
 def format_size(size: int) -> str:

@@ -1,0 +1,90 @@
+"""The package's shape stays as the design says (static checks: nothing runs, a second or two).
+
+bench/structure.py measures; these hold the line: no import cycle (imports inside functions
+count), no module over 400 lines, a pattern named in at most five modules, the run's modules
+never reaching the analysis's libraries, and no test module importing another.
+"""
+
+import ast
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from ipcbench import benches
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src" / "ipcbench"
+MAX_LINES = 400
+MAX_MODULES_NAMING_A_PATTERN = 5
+# What benchmark workers and children must never import (worker start-up is in every cell's
+# cost): the analysis's and the report's libraries.
+HEAVY = ("pandas", "matplotlib", "scipy", "jinja2")
+# The modules a worker or a child runs: the run's worker side, the patterns, the transports.
+RUN_SIDE = ("ipcbench.worker", "ipcbench.child", "ipcbench.benches", "ipcbench.transports")
+
+
+def _structure():
+    spec = importlib.util.spec_from_file_location("structure", ROOT / "bench" / "structure.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+structure = _structure()
+GRAPH = structure.graph(SRC)
+
+
+def test_no_import_cycle_even_through_imports_inside_functions():
+    assert structure.cycles(GRAPH) == []
+
+
+def test_no_module_is_longer_than_400_lines():
+    long = {path: lines for path, lines in structure.line_counts(SRC).items() if lines > MAX_LINES}
+    assert long == {}
+
+
+def test_a_pattern_is_named_in_its_module_the_registry_and_a_few_presenters():
+    assert structure.PATTERNS == benches.PATTERNS  # the measure knows every pattern
+    named = structure.pattern_modules(SRC)
+    assert "ipcbench/benches/__init__.py" in named["fanin"]  # the measure finds names
+    crowded = {p: files for p, files in named.items() if len(files) > MAX_MODULES_NAMING_A_PATTERN}
+    assert crowded == {}
+
+
+def test_workers_and_children_never_reach_the_analysis_libraries():
+    reached, todo = set(), [m for m in GRAPH if m.startswith(RUN_SIDE)]
+    while todo:
+        module = todo.pop()
+        if module not in reached:
+            reached.add(module)
+            todo.extend(GRAPH[module])
+    heavy = {
+        module: sorted(_imported_names(module) & set(HEAVY))
+        for module in reached
+        if _imported_names(module) & set(HEAVY)
+    }
+    assert heavy == {}
+
+
+def _imported_names(module: str) -> set[str]:
+    """Top-level package names a module imports, anywhere in its file."""
+    path = structure.modules(SRC)[module]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "tests").glob("*.py")), ids=lambda p: p.name)
+def test_test_modules_share_helpers_through_conftest_only(path):
+    imported = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+        elif isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+    assert {name for name in imported if name.startswith("test_")} == set()
