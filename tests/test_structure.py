@@ -1,8 +1,9 @@
 """The package's shape stays as the design says (static checks: nothing runs, a second or two).
 
 bench/structure.py measures; these hold the line: no import cycle (imports inside functions
-count), no module over 400 lines, a pattern named in at most five modules, the run's modules
-never reaching the analysis's libraries, and no test module importing another.
+count), each layer importing only from itself and the layers below (README, "Architecture"), no
+module over 400 lines, a pattern named in at most five modules, the run's modules never reaching
+the analysis's libraries, and no test module importing another.
 """
 
 import ast
@@ -20,6 +21,25 @@ MAX_MODULES_NAMING_A_PATTERN = 5
 # What benchmark workers and children must never import (worker start-up is in every cell's
 # cost): the analysis's and the report's libraries.
 HEAVY = ("pandas", "matplotlib", "scipy", "jinja2")
+# Top to bottom: a module imports from its own layer or the ones below (a module is in the
+# layer of the longest prefix of its name listed; modules not listed are not checked).
+LAYERS = (
+    ("ipcbench", "ipcbench.cli", "ipcbench.commands", "ipcbench.__main__"),
+    ("ipcbench.report",),
+    ("ipcbench.loader", "ipcbench.stats", "ipcbench.comparison", "ipcbench.compare_output",
+     "ipcbench.show", "ipcbench.findings", "ipcbench.tables"),
+    ("ipcbench.runner", "ipcbench.planning", "ipcbench.manager", "ipcbench.launch",
+     "ipcbench.worker", "ipcbench.pyperf_runs", "ipcbench.matrix", "ipcbench.limits",
+     "ipcbench.kind_rules", "ipcbench.suites", "ipcbench.progress", "ipcbench.check"),
+    ("ipcbench.benches", "ipcbench.payloads", "ipcbench.array_kinds", "ipcbench.channel",
+     "ipcbench.cputime"),
+    ("ipcbench.transports",),
+    ("ipcbench.children", "ipcbench.child", "ipcbench.stopping", "ipcbench.lifeline",
+     "ipcbench.transports.frames", "ipcbench.transports.framing"),
+    ("ipcbench.cell", "ipcbench.results", "ipcbench.redact", "ipcbench.machine",
+     "ipcbench.units", "ipcbench.sizes", "ipcbench.errors", "ipcbench.arguments",
+     "ipcbench.output", "ipcbench.conditions", "ipcbench.version"),
+)  # fmt: skip
 # The modules a worker or a child runs: the run's worker side, the patterns, the transports.
 RUN_SIDE = ("ipcbench.worker", "ipcbench.child", "ipcbench.benches", "ipcbench.transports")
 
@@ -37,6 +57,28 @@ GRAPH = structure.graph(SRC)
 
 def test_no_import_cycle_even_through_imports_inside_functions():
     assert structure.cycles(GRAPH) == []
+
+
+def _layer(module: str) -> int | None:
+    """The index of a module's layer (0 is the top), or None where none lists it."""
+    found = [
+        (len(prefix), index)
+        for index, prefixes in enumerate(LAYERS)
+        for prefix in prefixes
+        if module == prefix or (prefix != "ipcbench" and module.startswith(prefix + "."))
+    ]
+    return max(found)[1] if found else None
+
+
+def test_each_layer_imports_only_from_itself_and_the_layers_below():
+    upward = [
+        f"{module} -> {target}"
+        for module, targets in GRAPH.items()
+        for target in targets
+        if None not in (_layer(module), _layer(target)) and _layer(target) < _layer(module)
+    ]
+    assert upward == []
+    assert _layer("ipcbench.benches.fanin") > _layer("ipcbench.report.figures")  # it can fail
 
 
 def test_no_module_is_longer_than_400_lines():
