@@ -35,6 +35,25 @@ from ipcbench.units import TIME, Unit
 WARM_UP_HOLD = 0.1
 
 
+def shut_down_pool(pool, intact: bool) -> None:
+    """Close (or, after an error, terminate) a multiprocessing.Pool and wait for its workers."""
+    if intact:
+        pool.close()
+    else:
+        pool.terminate()  # a worker may be stuck: do not wait for its tasks
+    pool.join()
+
+
+def shut_down_executor(executor: ProcessPoolExecutor, intact: bool) -> None:
+    """Shut the executor down and wait for every worker to exit."""
+    if not intact:
+        # A worker may be stuck in a task: shutdown(wait=True) would wait for it forever.
+        # Python 3.14 has terminate_workers(); before it, the executor's own process table.
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
+            process.terminate()
+    executor.shutdown(wait=True, cancel_futures=True)
+
+
 def echo(payload):
     """The task: hand the payload back, so that it crosses the process boundary both ways."""
     return payload
@@ -101,7 +120,7 @@ class PoolBench(Bench):
     def verify(self, tasks: int = 8) -> None:
         """Distinct payloads through the pool, every one back equal and in order."""
         payloads = [random_bytes(self.cell.size, seed) for seed in range(1, tasks + 1)]
-        if self.pool.map(echo, payloads, self.cell.chunksize) != payloads:
+        if list(self.pool.map(echo, payloads, chunksize=self.cell.chunksize)) != payloads:
             raise DataError(f"of {tasks} checked tasks, some came back different")
 
     def close(self, intact: bool) -> None:
@@ -114,12 +133,10 @@ class PoolBench(Bench):
                 self.verify()  # still intact after the timed runs?
                 verified = True
         finally:
-            if verified:
-                pool.close()
-            else:
-                pool.terminate()  # a worker may be stuck: do not wait for its tasks
-            pool.join()
+            self.shut_down(pool, verified)
             self.pool = None
+
+    shut_down = staticmethod(shut_down_pool)
 
 
 class ExecutorBench(PoolBench):
@@ -160,34 +177,7 @@ class ExecutorBench(PoolBench):
         results = self.pool.map(echo, self.tasks(loops), chunksize=self.cell.chunksize)
         return self._count_whole(results)
 
-    def verify(self, tasks: int = 8) -> None:
-        """Distinct payloads through the executor, every one back equal and in order."""
-        payloads = [random_bytes(self.cell.size, seed) for seed in range(1, tasks + 1)]
-        if list(self.pool.map(echo, payloads, chunksize=self.cell.chunksize)) != payloads:
-            raise DataError(f"of {tasks} checked tasks, some came back different")
-
-    def close(self, intact: bool) -> None:
-        executor = self.pool
-        if executor is None:
-            return
-        verified = False
-        try:
-            if intact:
-                self.verify()  # still intact after the timed runs?
-                verified = True
-        finally:
-            shut_down(executor, verified)
-            self.pool = None
-
-
-def shut_down(executor: ProcessPoolExecutor, intact: bool) -> None:
-    """Shut the executor down and wait for every worker to exit."""
-    if not intact:
-        # A worker may be stuck in a task: shutdown(wait=True) would wait for it forever.
-        # Python 3.14 has terminate_workers(); before it, the executor's own process table.
-        for process in list((getattr(executor, "_processes", None) or {}).values()):
-            process.terminate()
-    executor.shutdown(wait=True, cancel_futures=True)
+    shut_down = staticmethod(shut_down_executor)
 
 
 def _payload_copies(cell) -> int:

@@ -37,7 +37,7 @@ from time import perf_counter
 
 from ipcbench import child
 from ipcbench.benches.base import MIN_CAPACITY, Bench, DataError, channel_modules
-from ipcbench.benches.pool import echo, shut_down
+from ipcbench.benches.pool import echo, shut_down_executor, shut_down_pool
 from ipcbench.benches.spec import Pattern, Section, Variant
 from ipcbench.child import prepare_child
 from ipcbench.payloads import random_bytes
@@ -165,12 +165,9 @@ class PoolStartup(Bench):
         finished = False
         try:
             _check(pool.apply_async(echo, (FIRST_TASK,)).get())
-            pool.close()
             finished = True
         finally:
-            if not finished:
-                pool.terminate()  # a worker may be stuck: do not wait for its tasks
-            pool.join()
+            shut_down_pool(pool, finished)
 
     def _executor(self) -> None:
         executor = ProcessPoolExecutor(
@@ -184,7 +181,7 @@ class PoolStartup(Bench):
             _check(executor.submit(echo, FIRST_TASK).result())
             finished = True
         finally:
-            shut_down(executor, intact=finished)
+            shut_down_executor(executor, intact=finished)
 
     def close(self, intact: bool) -> None:
         pass  # every pool was shut down in the loop that created it

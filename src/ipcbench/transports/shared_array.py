@@ -6,14 +6,8 @@ one copy out, and a stream keeps writer and reader busy at once. `shared_array_i
 variant whose reader works on the slot itself (receive mode "view").
 """
 
-from ipcbench.transports.base import ChildEndpoint, Transport, start_serving
-from ipcbench.transports.slot_ring import (
-    release,
-    ring_bytes,
-    ring_receiver,
-    ring_sender,
-    slot_count,
-)
+from ipcbench.transports.base import Transport, start_serving
+from ipcbench.transports.slot_ring import RingEndpoint, ring_bytes, slot_count
 
 
 class Ring:
@@ -30,31 +24,24 @@ class Ring:
         self.array, self.free, self.filled = state
 
 
-class SharedArrayEndpoint(ChildEndpoint):
-    child_first = True  # a spawned child attaches to the arrays and semaphores as it starts
-
+class SharedArrayEndpoint(RingEndpoint):
     def __init__(self, outgoing: Ring, incoming: Ring, capacity: int, receive: str) -> None:
-        self.outgoing, self.incoming, self.capacity = outgoing, incoming, capacity
-        self.receive = receive
-        self._out_view = memoryview(outgoing.array).cast("B")
-        self._in_view = memoryview(incoming.array).cast("B")
-        self.send = ring_sender(self._out_view, capacity, outgoing.free, outgoing.filled)
-        self.recv = ring_receiver(self._in_view, capacity, incoming.free, incoming.filled, receive)
-        self.metadata = {"ring_slots": slot_count(capacity)}
+        self.views = []  # of the arrays: released at close, or they keep the memory alive
+        super().__init__(outgoing, incoming, capacity, receive)
+
+    def buffer(self, ring: Ring) -> memoryview:
+        self.views.append(memoryview(ring.array).cast("B"))
+        return self.views[-1]
 
     def close_channel(self) -> None:
         # The arrays go with the last reference; a child that missed the exit command waits on
         # a semaphore until it is stopped.
-        release(self.send, self.recv)
-        self.send = self.recv = None  # they hold views of the arrays
-        for view in (self._out_view, self._in_view):
+        self.release_calls()
+        for view in self.views:
             try:
                 view.release()
             except BufferError:
                 pass  # a caller still holds a received view: the memory goes when it does
-
-    def child_args(self) -> tuple:
-        return self.outgoing, self.incoming, self.capacity, self.receive
 
 
 class SharedArray(Transport):

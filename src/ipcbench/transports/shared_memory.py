@@ -13,14 +13,8 @@ from multiprocessing.shared_memory import SharedMemory
 
 from ipcbench.children import start_resource_tracker
 from ipcbench.lifeline import segment_name
-from ipcbench.transports.base import ChildEndpoint, Transport, start_serving, undo_on_error
-from ipcbench.transports.slot_ring import (
-    release,
-    ring_bytes,
-    ring_receiver,
-    ring_sender,
-    slot_count,
-)
+from ipcbench.transports.base import Transport, start_serving, undo_on_error
+from ipcbench.transports.slot_ring import RingEndpoint, release, ring_bytes, slot_count
 
 
 class Ring:
@@ -53,18 +47,13 @@ def _attach(name: str, free, filled) -> Ring:
     return Ring(SharedMemory(name=name), free, filled)
 
 
-class SharedMemoryEndpoint(ChildEndpoint):
-    child_first = True  # a spawned child attaches to the segments and semaphores as it starts
-
+class SharedMemoryEndpoint(RingEndpoint):
     def __init__(self, outgoing: Ring, incoming: Ring, capacity: int, receive: str, owner=False):
-        self.outgoing, self.incoming, self.capacity = outgoing, incoming, capacity
-        self.receive = receive
+        super().__init__(outgoing, incoming, capacity, receive)
         self.owner = owner  # the owner (the parent) unlinks the segments
-        self.send = ring_sender(outgoing.memory.buf, capacity, outgoing.free, outgoing.filled)
-        self.recv = ring_receiver(
-            incoming.memory.buf, capacity, incoming.free, incoming.filled, receive
-        )
-        self.metadata = {"ring_slots": slot_count(capacity)}
+
+    def buffer(self, ring: Ring) -> memoryview:
+        return ring.memory.buf
 
     def let_go(self) -> None:
         # The parent's copy of the child's side shares the parent's segments: only its views
@@ -72,8 +61,7 @@ class SharedMemoryEndpoint(ChildEndpoint):
         release(self.send, self.recv)
 
     def close_channel(self) -> None:
-        release(self.send, self.recv)
-        self.send = self.recv = None  # they hold views of the segments
+        self.release_calls()
         for ring in (self.outgoing, self.incoming):
             try:
                 ring.memory.close()
@@ -85,9 +73,6 @@ class SharedMemoryEndpoint(ChildEndpoint):
                 except FileNotFoundError:
                     pass  # closed before
         self.owner = False
-
-    def child_args(self) -> tuple:
-        return self.outgoing, self.incoming, self.capacity, self.receive
 
 
 class SharedMemoryTransport(Transport):

@@ -15,6 +15,8 @@ How the reader takes a message is the transport's receive mode (Transport.receiv
 
 import struct
 
+from ipcbench.transports.base import ChildEndpoint
+
 LENGTH = struct.Struct("Q")  # native: both sides are on this machine
 # Slots start on cache-line boundaries: a writer and a reader never share a line.
 ALIGN = 64
@@ -125,3 +127,30 @@ def release(*calls) -> None:
     for call in calls:
         if call is not None:
             call.release()
+
+
+class RingEndpoint(ChildEndpoint):
+    """One end of a channel of two rings (to and from the other process), each a ring object
+    with `free` and `filled` semaphores; a subclass says where a ring's memory is (buffer())."""
+
+    # A spawned child attaches to the rings' memory and semaphores as it starts: see ChildEndpoint.
+    child_first = True
+
+    def __init__(self, outgoing, incoming, capacity: int, receive: str) -> None:
+        self.outgoing, self.incoming, self.capacity = outgoing, incoming, capacity
+        self.receive = receive
+        out_buffer, in_buffer = self.buffer(outgoing), self.buffer(incoming)
+        self.send = ring_sender(out_buffer, capacity, outgoing.free, outgoing.filled)
+        self.recv = ring_receiver(in_buffer, capacity, incoming.free, incoming.filled, receive)
+        self.metadata = {"ring_slots": slot_count(capacity)}
+
+    def buffer(self, ring) -> memoryview:
+        """A writable byte view of the ring's memory (ring_bytes(capacity) long)."""
+        raise NotImplementedError
+
+    def release_calls(self) -> None:
+        release(self.send, self.recv)
+        self.send = self.recv = None  # they hold views of the rings' memory
+
+    def child_args(self) -> tuple:
+        return self.outgoing, self.incoming, self.capacity, self.receive
