@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ipcbench import limits
 from ipcbench.payloads import KINDS
+from ipcbench.peers import LOCAL, parse_peer, peer_notes, peers_and_methods
 from ipcbench.sizes import MAX_SIZE, format_size, parse_size
 from ipcbench.transports.base import MP_METHODS
 
@@ -140,6 +141,7 @@ class Cell:
     kind: str = "bytes"
     procs: int = 1  # processes: fanin producers, pool workers, counter incrementers
     chunksize: int = 1  # pool map/imap
+    peer: str = LOCAL  # where the child runs: this host, or a cluster node's address
 
     @property
     def name(self) -> str:
@@ -150,12 +152,14 @@ class Cell:
             axes.append(f"procs={self.procs}")
         if self.chunksize != 1:
             axes.append(f"chunksize={self.chunksize}")
+        if self.peer != LOCAL:
+            axes.append(f"peer={self.peer}")
         return "/".join(axes)
 
     @classmethod
     def from_name(cls, name: str) -> "Cell":
         parts = name.split("/")
-        if not 5 <= len(parts) <= 8:
+        if not 5 <= len(parts) <= 9:
             raise ValueError(f"not an ipcbench cell name: {name!r}")
         pattern, transport, method, size, placement, *extra = parts
         axes = {}
@@ -165,6 +169,8 @@ class Cell:
                 axes["kind"] = part
             elif key in ("procs", "chunksize") and value.isdigit() and int(value) >= 1:
                 axes[key] = int(value)
+            elif key == "peer" and parse_peer(value) == value and value != LOCAL:
+                axes[key] = value
             else:
                 raise ValueError(f"not an ipcbench cell name: {name!r}")
         size_bytes = 0 if size == "0B" else parse_size(size)
@@ -181,6 +187,7 @@ class Cell:
             "kind": self.kind,
             "procs": self.procs,
             "chunksize": self.chunksize,
+            "peer": self.peer,
         }
 
 
@@ -196,6 +203,7 @@ class Selection:
     kinds: tuple[str, ...] = ("bytes",)
     procs: tuple[int, ...] = DEFAULT_PROCS
     chunksizes: tuple[int, ...] = DEFAULT_CHUNKSIZES
+    peers: tuple[str, ...] = (LOCAL,)
     notes: list[str] = field(default_factory=list)
     max_cells: int = limits.DEFAULT_MAX_CELLS
 
@@ -215,6 +223,8 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
     _check_known("start method", selection.methods, METHODS)
     _check_known("placement", selection.placements, PLACEMENTS)
     _check_known("payload kind", selection.kinds, KINDS)
+    for peer in selection.peers:
+        parse_peer(peer)
     _check_limits(selection)
     names = _subject_names(selection, registry)
     placements = selection.placements or default_placements(cpu_count)
@@ -228,7 +238,7 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
             subject = _subject(pattern, name, registry)
             if subject is None:
                 continue
-            for method in [m for m in (selection.methods or METHODS) if m in subject.methods]:
+            for peer, method in peers_and_methods(pattern, subject, selection, METHODS):
                 for size in _sizes(pattern, subject, selection.sizes):
                     for placement in placements:
                         for kind in _kinds(pattern, selection.kinds):
@@ -240,18 +250,8 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
                                             len(cells) + 1,
                                             selection.max_cells,
                                         )
-                                    cells.append(
-                                        Cell(
-                                            pattern_name,
-                                            name,
-                                            method,
-                                            size,
-                                            placement,
-                                            kind,
-                                            procs,
-                                            chunksize,
-                                        )
-                                    )
+                                    axes = (size, placement, kind, procs, chunksize, peer)
+                                    cells.append(Cell(pattern_name, name, method, *axes))
     selection.notes[:] = _skip_notes(selection, names, registry)
     if not cells:
         raise SelectionError("the selection yields no cell: " + "; ".join(selection.notes))
@@ -276,6 +276,7 @@ def cells_of_names(names: list[str], registry, cpu_count: int, max_cells: int) -
                 kinds=(cell.kind,),
                 procs=(cell.procs,),
                 chunksizes=(cell.chunksize,),
+                peers=(cell.peer,),
             )
             planned = build_cells(selection, registry, cpu_count)
         except ValueError as error:  # SelectionError, LimitError, a bad name or size
@@ -407,6 +408,7 @@ def _skip_notes(selection: Selection, names, registry) -> list[str]:
         owner = next(p for p in PATTERN_SPECS.values() if variant in p.variants)
         if owner.name not in selection.patterns:
             notes.append(f"{variant.name} is measured by {owner.name}, which is not selected")
+    notes.extend(peer_notes(selection, transports))
     extra_kinds = [k for k in selection.kinds if k != "bytes"]
     newer = [p for p in selection.patterns if p not in DEFAULT_PATTERNS]
     if extra_kinds and newer:

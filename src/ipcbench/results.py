@@ -205,7 +205,7 @@ def _check_benchmark(path: Path, bench) -> None:
         count = metadata.get(key, 1)
         if not (isinstance(count, int) and not isinstance(count, bool) and count >= 1):
             raise ResultFileError(f"{path}: benchmark {name!r} has an impossible {key} {count!r}")
-    for key in ("pattern", "transport", "method", "placement", "kind", *MACHINE_TEXT_KEYS):
+    for key in ("pattern", "transport", "method", "placement", "kind", "peer", *MACHINE_TEXT_KEYS):
         if not isinstance(metadata.get(key, ""), str):
             raise ResultFileError(f"{path}: benchmark {name!r} has a non-text {key}")
     cpus = metadata.get("cpu_count", 1)
@@ -273,6 +273,7 @@ FRAME_COLUMNS = (
     "kind",
     "procs",
     "chunksize",
+    "peer",
     "receive",
     "n",
     "workers",
@@ -362,6 +363,19 @@ _RECEIVE_BEFORE_RECORDED = {
 }
 
 
+# Transports renamed since files were written: old files load under the new name, so that their
+# cells line up with new ones in show, compare and report.
+RENAMED = {"tcp_loopback": "tcp"}
+
+
+def with_suite_metadata(text: str, **values) -> str:
+    """A result file's text with `values` added to its suite metadata (common to every cell:
+    pyperf shows it, and keeps it when the file is loaded and saved again)."""
+    data = json.loads(text)
+    data.setdefault("metadata", {}).update(values)
+    return json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"
+
+
 def _run_figures(bench, key: str) -> list:
     """The numbers each worker measured once and stored in its run's metadata under `key`."""
     measured = [run.get_metadata().get(key) for run in bench.get_runs()]
@@ -420,7 +434,7 @@ def _rows(path: Path, result: ResultFile):
             "python_implementation": meta.get("python_implementation"),
             "ipcbench_version": meta.get("ipcbench_version"),
             "pattern": meta["pattern"],
-            "transport": meta["transport"],
+            "transport": RENAMED.get(meta["transport"], meta["transport"]),
             "method": meta["method"],
             "size_bytes": size,
             "size": format_size(size),
@@ -428,6 +442,7 @@ def _rows(path: Path, result: ResultFile):
             "kind": meta.get("kind", "bytes"),  # files from before the axis hold bytes
             "procs": meta.get("procs", 1),
             "chunksize": meta.get("chunksize", 1),
+            "peer": meta.get("peer", "local"),  # files from before the axis ran locally
             "receive": meta.get("receive") or _RECEIVE_BEFORE_RECORDED.get(meta["transport"], ""),
             "n": len(values),
             "workers": summary.workers,

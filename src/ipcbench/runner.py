@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipcbench import limits, matrix, results
+from ipcbench import cluster_cli, limits, matrix, results
 from ipcbench.errors import OneLineParser, UsageError
 from ipcbench.manager import Plan, run_passes, save, workers_done
 from ipcbench.matrix import Selection
@@ -60,6 +60,8 @@ def main(argv: list[str]) -> int:
     args = runner.parse_args(argv)
     if args.worker:
         from ipcbench.worker import run_worker
+
+        cluster_cli.in_worker(args)
 
         return run_worker(runner, args)
     return _run_manager(runner, args, profile_name)
@@ -185,6 +187,8 @@ def _add_run_options(parser) -> None:
         help=f"refuse a selection of more cells (default {limits.DEFAULT_MAX_CELLS})",
     )
 
+    cluster_cli.add_arguments(parser)
+
     # Manager -> worker plumbing; not for users.
     parser.add_argument("--job", help=argparse.SUPPRESS)
 
@@ -196,6 +200,7 @@ _next_job: dict = {}
 def _worker_arguments(cmd: list[str], args) -> None:
     cmd.append(f"--job={_next_job['path']}")
     cmd.append(f"--cell-timeout={args.cell_timeout}")
+    cluster_cli.worker_arguments(cmd, args)
 
 
 # -- manager -----------------------------------------------------------------------------------
@@ -207,6 +212,11 @@ def _run_manager(runner, args, profile_name: str) -> int:
     for option in ("in_process", "compare_to"):
         if getattr(args, option):
             raise UsageError(f"pyperf's --{option.replace('_', '-')} is not supported by ipcbench")
+    cluster_cli.check(args)
+    if cluster_cli.is_fleet(args):
+        from ipcbench import fleet
+
+        return fleet.run(args, sys.argv[1:], lambda: _selection(args))
     plan = _plan(args, registry(), profile_name, passes=runner.args.processes)
     pyperf_args = runner.args
     print(
@@ -282,6 +292,7 @@ def _plan_resume(args, registry) -> Plan:
         raise UsageError(f"{output}: {error}") from None
     if not cells:
         raise UsageError(f"{output}: every planned cell is done; nothing to resume")
+    cluster_cli.check_resume(cells, args)
     for cell in cells:
         result.failed.pop(cell.name, None)  # tried again
     return Plan(cells, output, result, passes)
@@ -302,6 +313,7 @@ def _selection(args) -> Selection:
         return tuple(dict.fromkeys(items))
 
     selection = Selection(max_cells=args.max_cells)
+    selection.peers = cluster_cli.peers(args) or selection.peers
     for key, flag in (
         ("transports", args.transports),
         ("methods", args.methods),

@@ -13,6 +13,7 @@ from ipcbench.cputime import CpuMeter
 from ipcbench.matrix import Cell
 from ipcbench.patterns import TIMED_LOOPS, verify
 from ipcbench.payloads import make_channel, make_records
+from ipcbench.peers import LOCAL
 from ipcbench.transports.base import MP_METHODS
 
 # Commands and the stream ack are tiny, but the receive buffers must hold them too.
@@ -217,9 +218,14 @@ class Session(Bench):
         return channel_modules(self.transport_class)
 
     def open(self) -> None:
-        self.endpoint = self.transport_class().open(
-            self.context, self.capacity(), self.child_cpus[0]
-        )
+        if self.cell.peer != LOCAL:  # the child on another node of the cluster
+            from ipcbench.remote_child import open_on_peer
+
+            self.endpoint = open_on_peer(self.transport_class, self.cell, self.capacity())
+        else:
+            self.endpoint = self.transport_class().open(
+                self.context, self.capacity(), self.child_cpus[0]
+            )
         self.channel = make_channel(self.endpoint, self.cell.kind, self.cell.size)
         verify(self.endpoint, self.cell.kind, self.cell.size)
         self.meter = CpuMeter(self.usable_cpus())

@@ -203,7 +203,7 @@ def _cell_table(frame) -> list[str]:
         frame.itertuples(),
         key=lambda r: cell_sort_key(
             (r.pattern, r.transport, r.method, r.size_bytes, r.placement, r.kind)
-            + (r.procs, r.chunksize)
+            + (r.procs, r.chunksize, r.peer)
         ),
     )
     axes = [
@@ -213,6 +213,9 @@ def _cell_table(frame) -> list[str]:
     ]
     details = [detail(r) for r in rows]
     flagged = any(r.unstable for r in rows)
+    # Cross-host cells (run --peer) say where their child ran; local-only files read as before.
+    peers = any(r.peer != "local" for r in rows)
+    axes += ["peer"] if peers else []
     headers = ["pattern", "transport", "method", "size", "placement", "kind", *axes]
     headers += ["median", "95% interval", *(["!"] if flagged else []), "workers", "CPU µs/msg"]
     receive = "receive" in frame.columns and any(not missing(r.receive) for r in rows)
@@ -221,7 +224,9 @@ def _cell_table(frame) -> list[str]:
     for row, extra in zip(rows, details, strict=True):
         shown_axes = [
             str(getattr(row, axis))
-            if axis_applies(row.pattern, row.transport, axis) or getattr(row, axis) != 1
+            if axis == "peer"
+            or axis_applies(row.pattern, row.transport, axis)
+            or getattr(row, axis) != 1
             else "-"
             for axis in axes
         ]
@@ -262,7 +267,7 @@ def _stability_notes(frame, verbose: bool) -> list[str]:
     def name(row) -> str:
         return Cell(
             row.pattern, row.transport, row.method, int(row.size_bytes), row.placement,
-            row.kind, int(row.procs), int(row.chunksize),
+            row.kind, int(row.procs), int(row.chunksize), row.peer,
         ).name  # fmt: skip
 
     lines = [

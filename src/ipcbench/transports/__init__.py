@@ -22,7 +22,7 @@ BUILTIN_CLASSES = (
     ("mp_simple_queue", "MpSimpleQueue"),
     ("shared_memory", "SharedMemoryTransport"),
     ("unix_socket", "UnixSocket"),
-    ("tcp_loopback", "TcpLoopback"),
+    ("tcp", "Tcp"),
     ("remote_manager", "RemoteManager"),
     ("thread_queue", "ThreadQueue"),
     ("zmq_pair", "ZmqIpc"),
@@ -31,9 +31,12 @@ BUILTIN_CLASSES = (
     ("fifo", "Fifo"),
     ("posix_mq", "PosixMq"),
     ("faster_fifo", "FasterFifo"),
+    ("ray_actor", "RayActor"),
+    ("ray_object", "RayObject"),
     # Receive-in-place variants (receive = "view"): labelled, never ranked among the copies.
     ("shared_memory", "SharedMemoryInplace"),
     ("shared_array", "SharedArrayInplace"),
+    ("ray_object", "RayObjectInplace"),
 )
 
 

@@ -1,0 +1,60 @@
+"""The peer axis of the matrix: where a cell's child runs.
+
+`local` (the default, left out of cell names) is this host. Away from it (`run --peer NODE`, a
+node of the Ray cluster by its IP address) the child is a new interpreter started on that node
+(remote_child.py), hence the one start method of such cells; only transports that can cross
+hosts (`crosses_hosts`) take part, in the patterns whose timing needs no shared clock: round
+trips and acked streams.
+"""
+
+LOCAL = "local"
+PEER_METHODS = ("exec",)
+PEER_PATTERNS = ("pingpong", "stream")
+
+
+def parse_peer(text: str) -> str:
+    """A peer as given (`local`, or a node's IP address); ValueError if it is neither."""
+    import ipaddress
+
+    if text != LOCAL:
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            raise ValueError(f"peer {text!r} is not a node's IP address (nor {LOCAL})") from None
+    return text
+
+
+def _crosses_hosts(pattern, subject) -> bool:
+    return pattern.name in PEER_PATTERNS and getattr(subject, "crosses_hosts", False)
+
+
+def peers_and_methods(pattern, subject, selection, all_methods):
+    """(peer, start method) pairs of a subject: cross-host cells start their child by exec."""
+    for peer in selection.peers:
+        if peer != LOCAL and not _crosses_hosts(pattern, subject):
+            continue
+        methods = subject.methods if peer == LOCAL else PEER_METHODS
+        for method in selection.methods or all_methods:
+            if method in methods:
+                yield peer, method
+
+
+def peer_notes(selection, transports) -> list[str]:
+    if selection.peers == (LOCAL,):
+        return []
+    notes = []
+    local_only = [t.name for t in transports if not getattr(t, "crosses_hosts", False)]
+    if local_only:
+        notes.append(f"cross-host cells (--peer) skip {', '.join(local_only)}: local only")
+    others = [p for p in selection.patterns if p not in PEER_PATTERNS]
+    if others:
+        notes.append(
+            f"cross-host cells are {' and '.join(PEER_PATTERNS)}: {', '.join(others)} "
+            "run locally only"
+        )
+    if selection.methods and not set(selection.methods) & set(PEER_METHODS):
+        notes.append(
+            "cross-host cells start their child as a new interpreter on the peer "
+            f"(method {', '.join(PEER_METHODS)}), which is not selected"
+        )
+    return notes
