@@ -35,7 +35,7 @@ PRIVATE_OBJECT_STORE = 128 << 20
 INSTALL = "pip install 'ipcbench[ray]'"
 
 
-class ClusterError(ConnectionError):
+class ClusterError(Exception):
     """The cluster cannot be used as asked; the message says why, in one line."""
 
 
@@ -119,6 +119,13 @@ def _check_token(address: str) -> None:
     from ray._raylet import GcsClient  # Ray's own client of the cluster's control store
     from ray.exceptions import AuthenticationError
 
+    if os.environ.get("RAY_AUTH_MODE") == "token" and not _token_given():
+        # Ray itself would abort the process on its first call (a failed internal check).
+        raise ClusterError(
+            "RAY_AUTH_MODE=token, but no token: set RAY_AUTH_TOKEN, or RAY_AUTH_TOKEN_PATH to a "
+            "file holding it, or write it to ~/.ray/auth_token"
+        )
+
     try:
         GcsClient(address=address)
     except AuthenticationError:
@@ -130,6 +137,11 @@ def _check_token(address: str) -> None:
         ) from None
     except Exception as error:
         raise ClusterError(f"no Ray cluster at {address}: {_first_line(error)}") from None
+
+
+def _token_given() -> bool:
+    path = os.environ.get("RAY_AUTH_TOKEN_PATH") or os.path.expanduser("~/.ray/auth_token")
+    return bool(os.environ.get("RAY_AUTH_TOKEN")) or os.path.isfile(path)
 
 
 def _first_line(error: BaseException) -> str:

@@ -5,6 +5,8 @@ client's token, and every node named must be a live node of it. Only then are ce
 worker gets the cluster's address on its command line (`worker_arguments`).
 """
 
+import os
+
 from ipcbench.errors import UsageError
 from ipcbench.peers import LOCAL, parse_peer
 
@@ -55,6 +57,10 @@ def check(args) -> None:
             raise UsageError("--append cannot be combined with a fleet run (--each-node/--nodes)")
     if args.cluster:
         connect(args.cluster)
+        # pyperf starts workers with a minimal environment: they need the cluster's token
+        # (RAY_AUTH_MODE, RAY_AUTH_TOKEN...) and Ray's settings to join it as this process did.
+        ray_variables = [name for name in os.environ if name.startswith("RAY_")]
+        args.inherit_environ = [*(args.inherit_environ or []), *ray_variables]
 
 
 def connect(address: str) -> None:

@@ -224,7 +224,10 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
     _check_known("placement", selection.placements, PLACEMENTS)
     _check_known("payload kind", selection.kinds, KINDS)
     for peer in selection.peers:
-        parse_peer(peer)
+        try:
+            parse_peer(peer)
+        except ValueError as error:
+            raise SelectionError(str(error)) from None
     _check_limits(selection)
     names = _subject_names(selection, registry)
     placements = selection.placements or default_placements(cpu_count)

@@ -156,10 +156,12 @@ class RemoteProcess:
 class Peer:
     """The node a cell's child runs on, as the parent sees it."""
 
-    def __init__(self, address: str, cpu_rule) -> None:
+    def __init__(self, address: str, cpu_rule, local_cpus: set[int] | None = None) -> None:
         ray = cluster.session()
         node = cluster.alive_node(address)
-        self.address, self.cpu_rule = address, cpu_rule
+        # cpu_rule places the child on the peer; local_cpus are the CPUs the placement gives a
+        # child on this host, where helpers of the channel (a manager's server) run.
+        self.address, self.cpu_rule, self.local_cpus = address, cpu_rule, local_cpus
         self.local_address = cluster.address_towards(address)
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -223,7 +225,7 @@ class Peer:
         return endpoint
 
 
-def open_on_peer(transport_class, cell, capacity: int):
+def open_on_peer(transport_class, cell, capacity: int, local_cpus: set[int] | None):
     """The parent's endpoint of `cell`'s channel, its child on the node `cell.peer`."""
-    peer = Peer(cell.peer, cell.placement)
+    peer = Peer(cell.peer, cell.placement, local_cpus)
     return transport_class().open_peer(peer, capacity)

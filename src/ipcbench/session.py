@@ -221,7 +221,9 @@ class Session(Bench):
         if self.cell.peer != LOCAL:  # the child on another node of the cluster
             from ipcbench.remote_child import open_on_peer
 
-            self.endpoint = open_on_peer(self.transport_class, self.cell, self.capacity())
+            self.endpoint = open_on_peer(
+                self.transport_class, self.cell, self.capacity(), self.child_cpus[0]
+            )
         else:
             self.endpoint = self.transport_class().open(
                 self.context, self.capacity(), self.child_cpus[0]

@@ -84,8 +84,6 @@ class RemoteManager(Transport):
         the peer node connects to it there, as the seed's distributed-process example does."""
         import multiprocessing
 
-        from ipcbench.remote_child import node_cpus
-
         authkey = secrets.token_bytes(32)
         # spawn: this process runs Ray's threads now, which a fork would copy mid-flight.
         server = QueueServer(
@@ -94,7 +92,7 @@ class RemoteManager(Transport):
             ctx=multiprocessing.get_context("spawn"),
         )
         # The server takes the CPU the placement gives a child on this host (helpers' rule).
-        server.start(initializer=child.prepare_child, initargs=(node_cpus(peer.cpu_rule),))
+        server.start(initializer=child.prepare_child, initargs=(peer.local_cpus,))
         try:
             to_child, to_parent = server.queue(TO_CHILD), server.queue(TO_PARENT)
             process = peer.start_child(_connect_and_greet, server.address, authkey)
