@@ -42,9 +42,9 @@ def unavailable() -> str | None:
     if made.returncode != 0:
         return f"cannot make a network namespace: {made.stderr.strip()}"
     subprocess.run(["ip", "netns", "del", probe], capture_output=True)
-    try:
-        import ray  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
         return "ray is not installed (pip install 'ipcbench[ray]')"
     return None
 

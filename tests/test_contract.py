@@ -12,6 +12,7 @@ import time
 import psutil
 import pytest
 
+from ipcbench import cluster
 from ipcbench.matrix import Cell
 from ipcbench.patterns import DataError, pingpong, stream, verify
 from ipcbench.payloads import make_channel
@@ -27,9 +28,11 @@ CAPACITY = max(SIZES)
 
 
 def infrastructure(process: psutil.Process) -> bool:
-    """multiprocessing's per-process helpers (forkserver, resource tracker) outlive channels."""
+    """multiprocessing's per-process helpers (forkserver, resource tracker) and the private Ray
+    of the Ray transports (its node processes and idle workers) outlive channels."""
     command = " ".join(process.cmdline())
-    return "forkserver" in command or "resource_tracker" in command
+    private_ray = process.pid in cluster.private_processes()
+    return "forkserver" in command or "resource_tracker" in command or private_ray
 
 
 def new_shm_entries(before: set[str]) -> set[str]:
@@ -70,12 +73,22 @@ def live_children() -> list[psutil.Process]:
     return children
 
 
+@pytest.fixture(autouse=True)
+def private_ray_only_for_ray_transports(request):
+    """The Ray transports' private Ray (started once, by their first case) is made of this
+    process's descendants: the CPU meter of any other transport's cell would count it."""
+    name = getattr(request.node, "callspec", None) and request.node.callspec.params.get("name")
+    if not (name or "").startswith("ray_"):
+        cluster.shutdown_private()
+
+
 @pytest.fixture(scope="module", autouse=True)
 def stop_multiprocessing_helpers():
     yield
     # These private helpers are the documented way CPython's own tests stop them.
     multiprocessing.forkserver._forkserver._stop()
     multiprocessing.resource_tracker._resource_tracker._stop()
+    cluster.shutdown_private()
 
 
 @pytest.mark.parametrize(("name", "method"), CASES, ids=[f"{n}-{m}" for n, m in CASES])

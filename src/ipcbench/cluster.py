@@ -280,10 +280,23 @@ def place_private(cpus: set[int] | None) -> None:
     """Put the private Ray's processes on `cpus` (a transport's helpers run with its child)."""
     if not _private:
         return
+    # Ray's threads in this process (the driver's) run with this process, placed by the Bench.
+    for thread in _threads(os.getpid()):
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(thread, os.sched_getaffinity(0))
     target = cpus or os.sched_getaffinity(1)  # unpinned: what init may use, i.e. everything
     for pid in private_processes():
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(pid, target)
+        # Every thread: an affinity set on a pid holds for its main thread only.
+        for thread in _threads(pid):
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(thread, target)
+
+
+def _threads(pid: int) -> list[int]:
+    try:
+        return [int(name) for name in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return []
 
 
 def is_private() -> bool:

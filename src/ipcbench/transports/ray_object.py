@@ -5,9 +5,8 @@ reference inside a list, so that Ray does not resolve it on the way); the actor 
 puts each reply back the same way. Buffers go in as numpy arrays of bytes, which Ray stores out of
 band: a `get` on the same node maps the object's memory instead of copying it.
 
-`ray_object` then copies what it received into bytes the receiver owns, like every `copy`
-transport; `ray_object_inplace` hands over the read-only array mapped from the store itself (a
-view, valid while referenced): Ray's zero-copy path, labelled and ranked apart.
+The receiver then copies what it got into bytes it owns, like every `copy` transport: the
+figure compares like with like (a transport's in-place reads are ranked apart, see base.py).
 """
 
 from ipcbench.transports.ray_actor import ChildActor, RayActor, RayEndpoint
@@ -21,8 +20,6 @@ class ObjectActor(ChildActor):
 
 
 class ObjectEndpoint(RayEndpoint):
-    copy_out = True
-
     def send(self, data) -> None:
         import numpy
 
@@ -33,14 +30,9 @@ class ObjectEndpoint(RayEndpoint):
         self._pending.append(self._call([self._ray.put(obj)]))
 
     def unbox(self, references):
+        # Arrays are mapped from the store: copied out, into bytes the receiver owns.
         replies = self._ray.get(references)
-        if not self.copy_out:
-            return replies
         return [bytes(reply) if hasattr(reply, "tobytes") else reply for reply in replies]
-
-
-class InplaceEndpoint(ObjectEndpoint):
-    copy_out = False
 
 
 class RayObject(RayActor):
@@ -48,10 +40,3 @@ class RayObject(RayActor):
     summary = "ray.put / ray.get through Ray's object store, references passed in actor calls"
     actor_class = ObjectActor
     endpoint_class = ObjectEndpoint
-
-
-class RayObjectInplace(RayObject):
-    name = "ray_object_inplace"
-    summary = "ray_object, the receiver reading the store's zero-copy array in place"
-    receive = "view"
-    endpoint_class = InplaceEndpoint
