@@ -102,9 +102,11 @@ class Cluster:
             f"--object-store-memory={80 << 20}", "--disable-usage-stats",
             f"--temp-dir={self.scratch / namespace}", *options,
         ]  # fmt: skip
+        # Ray's processes are the hosts' machinery, not code under test: not traced by coverage.
+        env = {key: value for key, value in self.env.items() if not key.startswith("COVERAGE_")}
         with open(log, "w") as stream:
             self.nodes[namespace] = subprocess.Popen(
-                command, stdout=stream, stderr=subprocess.STDOUT, env=self.env
+                command, stdout=stream, stderr=subprocess.STDOUT, env=env
             )
         deadline = time.monotonic() + START_TIMEOUT
         while "block forever" not in log.read_text():

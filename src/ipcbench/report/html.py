@@ -225,11 +225,24 @@ def _kinds_as_transports(inputs: Inputs) -> Inputs:
     )
 
 
+def _peers_as_transports(inputs: Inputs) -> Inputs:
+    """Cross-host cells get lines and rows of their own too: `tcp → 10.0.0.2`."""
+    frame = inputs.frame
+    remote = frame["peer"] != "local"
+    if not remote.any():
+        return inputs
+    labelled = frame["transport"] + " → " + frame["peer"]
+    return replace(
+        inputs, frame=frame.assign(transport=frame["transport"].where(~remote, labelled))
+    )
+
+
 def render_report(inputs: Inputs, heatmap_size: int | None = None, command_paths=None) -> str:
     """The whole page as a string; `command_paths` are the paths as the user typed them."""
     import jinja2
 
     command_paths = [str(p) for p in (command_paths or inputs.paths)]
+    inputs = _peers_as_transports(inputs)
     kinds = kind_rows(inputs)
     # Before the kinds become labels: the answer ranks within one kind, in-process cells apart.
     answers = answer.answer_rows(inputs.frame, inputs.labels)
