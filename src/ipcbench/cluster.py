@@ -106,7 +106,7 @@ def connect(address: str):
             ray.init(address=address, namespace=NAMESPACE, **_QUIET)
         except Exception as error:  # ConnectionError, RuntimeError, ValueError ...
             raise ClusterError(
-                f"cannot join the Ray cluster at {address} ({_first_line(error)}); "
+                f"cannot join the Ray cluster at {address} ({first_line(error)}); "
                 "ipcbench must run on a node of the cluster"
             ) from None
     return ray
@@ -136,7 +136,7 @@ def _check_token(address: str) -> None:
             "~/.ray/auth_token"
         ) from None
     except Exception as error:
-        raise ClusterError(f"no Ray cluster at {address}: {_first_line(error)}") from None
+        raise ClusterError(f"no Ray cluster at {address}: {first_line(error)}") from None
 
 
 def _token_given() -> bool:
@@ -144,7 +144,7 @@ def _token_given() -> bool:
     return bool(os.environ.get("RAY_AUTH_TOKEN")) or os.path.isfile(path)
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 

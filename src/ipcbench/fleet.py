@@ -120,7 +120,7 @@ def _follow(node, node_argv, suite, outputs: dict, outcomes: dict) -> None:
             else:
                 code, text = rest
     except Exception as error:  # the node died, or Ray lost it
-        outcomes[node.address] = f"failed: {cluster._first_line(error)}"
+        outcomes[node.address] = f"failed: {cluster.first_line(error)}"
         return
     if text is None:
         outcomes[node.address] = f"failed: its run exited {code} without a result file"

@@ -96,8 +96,12 @@ class Launcher:
             return None
 
     def signal(self, kill: bool) -> None:
-        if self.process.poll() is None:
-            self.process.kill() if kill else self.process.terminate()
+        if self.process.poll() is not None:
+            return
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
 
     def stderr_tail(self) -> str:
         self.errors.seek(0)
@@ -191,7 +195,7 @@ class Peer:
             process.close()
             if isinstance(error, Exception) and not isinstance(error, cluster.ClusterError):
                 raise cluster.ClusterError(
-                    f"could not start the child on {self.address}: {cluster._first_line(error)}"
+                    f"could not start the child on {self.address}: {cluster.first_line(error)}"
                 ) from None
             raise
         self.record(facts, cpus)
@@ -215,7 +219,7 @@ class Peer:
             stop_process(process)
             if reason:
                 raise ConnectionError(
-                    f"{cluster._first_line(error)}; the child on {self.address} said: {reason}"
+                    f"{cluster.first_line(error)}; the child on {self.address} said: {reason}"
                 ) from None
             raise
 

@@ -70,7 +70,7 @@ class RayEndpoint:
             try:
                 self._replies.extend(self.unbox(self._ray.get(self._pending.popleft())))
             except self._ray.exceptions.RayError as error:
-                raise EOFError(f"the Ray actor failed: {cluster._first_line(error)}") from None
+                raise EOFError(f"the Ray actor failed: {cluster.first_line(error)}") from None
         return self._replies.popleft()
 
     recv_object = recv
@@ -133,7 +133,7 @@ class RayActor(Transport):
             ray.kill(actor, no_restart=True)
             if isinstance(error, Exception):
                 raise ConnectionError(
-                    f"{self.name}: the actor did not start: {cluster._first_line(error)}"
+                    f"{self.name}: the actor did not start: {cluster.first_line(error)}"
                 ) from None
             raise
         endpoint = self.endpoint_class(ray, actor, info["pid"] if private else None)
