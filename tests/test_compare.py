@@ -61,7 +61,7 @@ def compare_json(*args) -> dict:
 def test_text_shows_machines_first_then_aligned_cells_and_partial_ones(small_result, second):
     out = run_cli("compare", small_result, second).stdout
     lines = out.splitlines()
-    assert lines[0].split()[:3] == ["file", "host", "CPU"]
+    assert lines[0].split()[:4] == ["file", "machine", "fingerprint", "CPU"]
     assert lines[2].startswith("small (baseline)") and lines[3].startswith("second")
     # Cells in both files are in the table; cells in one file are listed, not dropped.
     assert any(line.startswith(SHARED_CELL) for line in lines)

@@ -30,7 +30,7 @@ def test_children_dying_or_hanging_mid_cell_fail_only_their_cells(tmp_path):
     completed = run_cli(
         "run",
         "-t",
-        "broken_crash,broken_kill,broken_drop,null",
+        "broken_crash,broken_kill,broken_drop,broken_worker,null",
         "-m",
         "fork,spawn,none",
         "-s",
@@ -46,7 +46,11 @@ def test_children_dying_or_hanging_mid_cell_fail_only_their_cells(tmp_path):
     assert completed.returncode == 1, completed.stderr
     result = results.load(output)
     assert {b.get_metadata()["transport"] for b in result.benchmarks} == {"null"}
+    # Cells after a worker that died went to another one: only the failed ones are missing.
+    assert set(result.missing()) == set(result.failed)
     for pattern in ("pingpong", "stream"):
+        worker_died = result.failed[f"{pattern}/broken_worker/fork/64B/split"]
+        assert worker_died == "the worker ended with exit status -9"
         for method in ("fork", "spawn"):
             assert "child die" in result.failed[f"{pattern}/broken_crash/{method}/64B/split"]
             assert "child die" in result.failed[f"{pattern}/broken_kill/{method}/64B/split"]

@@ -95,6 +95,11 @@ MUTATIONS = {
         ("show", "compare", "export"),
         False,
     ),
+    "hostile-machine-name": (
+        lambda data: data["ipcbench"]["machine"].update(name=f"=cmd|' /C calc'!A0{ESCAPE}"),
+        ("resume", "append", "report"),
+        True,
+    ),
     # A valid file whose one missing cell is cheap: resume runs exactly that cell.
     "one-cell-to-resume": (_planned("stream/null/none/64B/split"), ("resume",), False),
 }

@@ -35,9 +35,13 @@ def result(tmp_path_factory):
 
 @pytest.fixture
 def hostile(result, tmp_path):
-    """The run with a host name that is both a formula and a terminal escape sequence."""
+    """The run with a host name and a kernel that are both a formula and a terminal escape
+    sequence, as a file from before the machine section (which refuses such text) would hold
+    them: show and compare read the machine's facts from the cells then."""
     data = json.loads(result.read_text())
+    del data["ipcbench"]["machine"]
     data["metadata"]["hostname"] = '=HYPERLINK("http://x")' + ESCAPE
+    data["metadata"]["platform"] = '=HYPERLINK("http://x")' + ESCAPE
     data["metadata"]["cpu_model_name"] = "@SUM(A1)"
     path = tmp_path / "hostile.json"
     path.write_text(json.dumps(data))

@@ -134,3 +134,23 @@ def test_the_sweep_removes_only_directories_whose_owner_is_dead(tmp_path, monkey
     assert not stale_scratch.exists() and not stale_zmq.exists()
     assert live_scratch.exists() and starting.exists() and live_zmq.exists()
     assert unrelated.exists()
+
+
+def test_a_worker_not_started_by_a_run_leaves_the_directory_of_its_failure_file_alone(tmp_path):
+    # A worker started by hand (its parent is no `ipcbench run`) leaves at once and removes its
+    # scratch directory, the one holding the job's failure file. Only ipcbench's own
+    # directories may go: this one (once: /tmp itself) holds someone's files.
+    keep = tmp_path / "somebody's file"
+    keep.write_text("still here")
+    job = tmp_path / "cell.job"
+    job.write_text(
+        '{"cell": "pingpong/os_pipe/fork/64B/split", "loops": 1, "pass_number": 1,'
+        f' "position": 0, "failure_file": "{tmp_path / "cell.failure"}"}}'
+    )
+    worker = subprocess.run(
+        [sys.executable, "-m", "ipcbench", "run", "--worker", "--worker-task=0", "--loops=1",
+         f"--job={job}"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert worker.returncode == 1
+    assert keep.read_text() == "still here" and job.exists()

@@ -43,6 +43,20 @@ def test_every_pass_visits_every_cell_once_in_its_own_order(three_passes):
     assert len(set(sequences)) == 3, "passes ran the cells in the same order"
 
 
+def test_cells_of_a_pass_share_workers_and_no_cell_sees_one_twice(three_passes):
+    cells_of_worker = defaultdict(set)  # worker -> cells it timed
+    workers_of_cell = defaultdict(list)  # cell -> workers that timed it
+    for name, metadata in _runs(three_passes):
+        cells_of_worker[(metadata["ipcbench_pass"], metadata["ipcbench_worker"])].add(name)
+        workers_of_cell[name].append(metadata["ipcbench_worker"])
+    # Batches: fewer worker processes than cells timed...
+    assert len(cells_of_worker) < sum(len(w) for w in workers_of_cell.values())
+    # ...yet every worker of a cell is a process of its own, and a worker stays in one pass.
+    for name, workers in workers_of_cell.items():
+        assert len(set(workers)) == len(workers) == 3, name
+    assert len({worker for _, worker in cells_of_worker}) == len(cells_of_worker)
+
+
 def test_one_loop_count_per_cell_and_streams_of_several_messages(three_passes):
     loops = defaultdict(set)
     for name, metadata in _runs(three_passes):

@@ -226,6 +226,17 @@ def test_every_pattern_runs_end_to_end_into_one_result_file(tmp_path):
     } <= names
     assert {name.split("/")[0] for name in names} == set(PATTERN_SPECS)
 
+    # A start-up is timed in a worker of its own (what it times depends on the worker's memory
+    # and imports); the other cells of a pass share workers.
+    cells_of_worker = {}
+    for bench in loaded.benchmarks:
+        for run in bench.get_runs():
+            worker = run.get_metadata()["ipcbench_worker"]
+            cells_of_worker.setdefault(worker, set()).add(bench.get_name())
+    for cells in cells_of_worker.values():
+        assert len(cells) == 1 or not any(c.startswith("startup/") for c in cells), cells
+    assert max(len(cells) for cells in cells_of_worker.values()) > 1
+
     frame = results.load_results([output]).set_index("pattern")
     startup = frame.loc["startup"].set_index("transport")
     assert startup.loc["os_pipe", "first_message_us"] > 0

@@ -9,7 +9,7 @@ import pytest
 from conftest import run_cli
 from results_helpers import BAD_FILES, bad_file, edited_copy, second_result, set_run_metadata
 
-from ipcbench import load_results
+from ipcbench import load_results, machine, results
 from ipcbench.tables import number
 
 # Section ids of a report of several files.
@@ -159,9 +159,11 @@ def test_pattern_sections_and_their_figures(patterns_report, patterns_result):
         "Pool: time per task vs payload size",
     ]
     assert all(src.startswith("data:image/png;base64,") for src, _alt in images)
+    # One file: labelled by its machine's name (the host name, as `run` gave no --name).
+    label = machine.of_result(results.load(patterns_result)).name
     for name in ("startup", "fanin", "pool"):
         command = (
-            f"python -m ipcbench report {patterns_result} --figure {name} -o {name}-patterns.png"
+            f"python -m ipcbench report {patterns_result} --figure {name} -o {name}-{label}.png"
         )
         assert command in _section(patterns_report, name)
     # The full table shows the new axes and the rate.

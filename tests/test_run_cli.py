@@ -135,10 +135,10 @@ def _cells(result: results.ResultFile) -> int:
 
 
 def interrupt_after_cells(
-    command: list[str], output: Path, cells: int, signal_number, measure=_cells
+    command: list[str], output: Path, cells: int, signal_number, measure=_cells, group=True
 ):
-    """Run `command`, signal its process group once `output` holds `cells` cells (or
-    `measure(result)` reaches `cells`), let it end.
+    """Run `command`, signal its process group (or its main process alone, `group=False`) once
+    `output` holds `cells` cells (or `measure(result)` reaches `cells`), let it end.
 
     Returns (exit status, stderr, session id): the session holds every process of the run.
     """
@@ -148,7 +148,7 @@ def interrupt_after_cells(
     )
     try:
         _wait_for_cells(output, cells, measure)
-        os.killpg(process.pid, signal_number)
+        (os.killpg if group else os.kill)(process.pid, signal_number)
         _, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
@@ -169,8 +169,12 @@ def _wait_for_cells(path: Path, count: int, measure=_cells, timeout: float = 60)
     raise AssertionError(f"{path} never had {count} cells")
 
 
-@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_keeps_finished_cells_and_resume_completes(tmp_path, signal_number):
+@pytest.mark.parametrize(
+    "signal_number, group",
+    [(signal.SIGINT, True), (signal.SIGTERM, True), (signal.SIGTERM, False)],
+    ids=["ctrl-c", "sigterm-to-all", "sigterm-to-the-main-process"],
+)
+def test_interrupt_keeps_finished_cells_and_resume_completes(tmp_path, signal_number, group):
     output = tmp_path / "interrupted.json"
     command = [
         sys.executable,
@@ -187,7 +191,7 @@ def test_interrupt_keeps_finished_cells_and_resume_completes(tmp_path, signal_nu
         "-o",
         str(output),
     ]
-    returncode, stderr, _ = interrupt_after_cells(command, output, 2, signal_number)
+    returncode, stderr, _ = interrupt_after_cells(command, output, 2, signal_number, group=group)
     assert returncode == 130, stderr
     assert "--resume" in stderr and "Traceback" not in stderr
 

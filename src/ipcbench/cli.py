@@ -15,6 +15,7 @@ VERBS = {
     "compare": "compare result files cell by cell: ratios, significance, regressions",
     "report": "one self-contained HTML report (plots, tables) from result files",
     "export": "result files as one tidy CSV table",
+    "redact": "a copy of a result file without host names, user names and local paths",
 }
 
 
@@ -92,6 +93,9 @@ def _dispatch(argv: list[str]) -> int:
     _add_compare_arguments(verbs.choices["compare"])
     _add_report_arguments(verbs.choices["report"])
     _add_export_arguments(verbs.choices["export"])
+    from ipcbench import redact
+
+    redact.add_arguments(verbs.choices["redact"])
     args = parser.parse_args(argv)
     if args.verb == "list":
         return _list()
@@ -130,6 +134,8 @@ def _dispatch(argv: list[str]) -> int:
         if text is not None:
             sys.stdout.write(text)
         return 0
+    if args.verb == "redact":
+        return redact.run_redact(args)
     raise AssertionError(args.verb)
 
 

@@ -24,8 +24,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ipcbench import conditions, stats
+from ipcbench import conditions, machine, stats
 from ipcbench.errors import UsageError
+from ipcbench.machine import Machine
 from ipcbench.results import ResultFile, ResultFileError, frame_of, load
 from ipcbench.stats import ALPHA, DEFAULT_MIN_EFFECT, MIN_WORKERS
 from ipcbench.tables import cell_sort_key, format_figure, missing, render
@@ -45,9 +46,11 @@ FORMATS = ("text", "md", "csv", "json")
 
 # Machine facts in the order shown; the ones that can explain different timings get a warning.
 FACTS = (
-    ("hostname", "host"),
+    ("name", "machine"),
+    ("fingerprint", "fingerprint"),
     ("cpu", "CPU"),
     ("cpu_count", "cores"),
+    ("memory", "memory"),
     ("kernel", "kernel"),
     ("python", "Python"),
     ("python_implementation", "implementation"),
@@ -64,6 +67,7 @@ class Inputs:
     labels: list[str]
     results: list[ResultFile]
     frame: object  # pandas.DataFrame from results.load_results, with `machine` = the label
+    machines: list[Machine] = field(default_factory=list)  # who measured each file
 
 
 def load_inputs(paths) -> Inputs:
@@ -76,39 +80,37 @@ def load_inputs(paths) -> Inputs:
             raise ResultFileError(f"{path}: holds no results ({why}: no benchmark to read)")
     import pandas as pd  # only now: a bad file should fail fast
 
-    labels = file_labels(paths)
+    machines = [machine.of_result(result) for result in results]
+    labels = machine.labels(machines, paths)
     frames = []
     for path, result, label in zip(paths, results, labels, strict=True):
         frame = frame_of([(path, result)])
         frame["machine"] = label
         frames.append(frame)
     frame = pd.concat(frames, ignore_index=True)
-    return Inputs(paths, labels, results, frame)
-
-
-def file_labels(paths: list[Path]) -> list[str]:
-    """The file stem (`laptop` for results/laptop.json) unless two files share one."""
-    stems = [path.stem for path in paths]
-    labels = [
-        stem if stems.count(stem) == 1 else str(path)
-        for stem, path in zip(stems, paths, strict=True)
-    ]
-    # The same path given twice still needs two names.
-    seen: dict[str, int] = {}
-    unique = []
-    for label in labels:
-        seen[label] = seen.get(label, 0) + 1
-        unique.append(label if seen[label] == 1 else f"{label}#{seen[label]}")
-    return unique
+    return Inputs(paths, labels, results, frame, machines)
 
 
 def machine_facts(inputs: Inputs) -> list[dict]:
-    """Per file: label, path and the facts of its first cell (pyperf records them per run)."""
+    """Per file: label, path, its machine's name, fingerprint and facts (machine.py), and the
+    host name and ipcbench version of its first cell."""
     facts = []
-    for label, path in zip(inputs.labels, inputs.paths, strict=True):
+    for label, path, who in zip(inputs.labels, inputs.paths, inputs.machines, strict=True):
         first = inputs.frame[inputs.frame["machine"] == label].iloc[0]
-        entry = {"label": label, "file": str(path)}
-        for column, _title in FACTS:
+        entry = {
+            "label": label,
+            "file": str(path),
+            "name": who.name,
+            "fingerprint": who.fingerprint,
+            "cpu": who.facts["cpu_model_name"],
+            "cpu_count": who.facts["cpu_count"],
+            "memory": machine.memory_text(who.facts),
+            "kernel": who.facts["platform"],
+            "python": who.facts["python_version"],
+            "python_implementation": who.facts["python_implementation"],
+            "python_compiler": who.facts["python_compiler"],
+        }
+        for column in ("hostname", "ipcbench_version"):
             value = first[column]
             entry[column] = None if missing(value) else _plain(value)
         facts.append(entry)
@@ -205,7 +207,9 @@ def compare(
         labels=labels,
         baseline=baseline,
         facts=facts,
-        warnings=fact_warnings(facts) + condition_warnings(inputs),
+        warnings=machine.difference_lines(inputs.machines, labels)
+        + fact_warnings(facts)
+        + condition_warnings(inputs),
         cells=cells,
         partial=partial,
         failed=[

@@ -158,4 +158,11 @@ def _remove_if_orphaned(manager: int, scratch: str) -> None:
 
 
 def _remove(path: str) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+    """Remove one of ipcbench's own temporary directories; anything else is left alone.
+
+    A worker learns its scratch directory from the job file. One started by hand, or by a job
+    file that names a failure file elsewhere, must never take an ordinary directory (/tmp
+    itself, once) down with it.
+    """
+    if os.path.basename(os.path.normpath(path)).startswith(PREFIX) and _mine(path):
+        shutil.rmtree(path, ignore_errors=True)

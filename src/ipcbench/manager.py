@@ -1,21 +1,21 @@
-"""The manager side of `ipcbench run`: passes over the selection, one worker per cell per pass.
+"""The manager side of `ipcbench run`: passes over the selection, each cell once per pass.
 
 The machine drifts between minutes far more than within a worker (load from elsewhere, CPU
 frequency, a VM's steal time). Run every worker of one cell back to back and that drift lands on
 some cells and not others, and two runs of the same code disagree. So a run is made of passes:
-each pass runs every cell once, with one fresh worker, in a new random order. Slow drift then
-lands on every cell alike, and a cell's spread across its workers includes it — which is what
-the statistics (stats.py) measure.
+each pass runs every cell once, in a new random order, each time in a fresh worker process (the
+cells of a pass share workers in batches, in that order: see worker.py). Slow drift then lands on
+every cell alike, and a cell's spread across its workers includes it — which is what the
+statistics (stats.py) measure.
 
 Each cell's loop count is found once, by its first worker (a median of several calibration
 searches), and every later worker of the cell uses that count, so all its values mean the same.
 
-The result file is rewritten (atomically) after every worker: Ctrl-C or a crash loses nothing
-finished, and `--resume` runs the missing workers of every cell.
+The result file is rewritten (atomically) after every cell: Ctrl-C or a crash loses nothing
+finished, and `--resume` runs the missing workers of every cell. A cell whose worker died runs
+no more; the cells of its batch that had not started go to a new worker.
 """
 
-import contextlib
-import io
 import os
 import random
 import sys
@@ -23,12 +23,20 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyperf
+
 from ipcbench import conditions, results
 from ipcbench.errors import UsageError
-from ipcbench.matrix import Cell
+from ipcbench.launch import SILENCE_MARGIN, Worker
+from ipcbench.matrix import PATTERN_SPECS, Cell
+from ipcbench.peers import runs_alone
 from ipcbench.progress import Progress
 from ipcbench.stopping import ManagerStop, held
-from ipcbench.worker import Job
+from ipcbench.worker import CLEANUP_GRACE, Job, JobCell
+
+# Cells per worker process. A fresh worker costs ~0.25 s here before it times anything; a batch
+# shares that among its cells (see worker.py for why that keeps workers independent samples).
+BATCH_CELLS = 8
 
 
 @dataclass
@@ -45,88 +53,135 @@ class Plan:
 
 
 def run_passes(runner, plan: Plan, job_argument: dict) -> int:
-    """Run every pass of `plan`, saving after each worker; returns the exit status."""
-    pyperf_args = runner.args
-    fixed_loops = pyperf_args.loops or None
-    loops = _known_loops(plan.result)
-    have = workers_done(plan.result)
+    """Run every pass of `plan`, saving after each cell; returns the exit status."""
+    fixed_loops = runner.args.loops or None
+    run = _RunState(
+        plan=plan,
+        loops=_known_loops(plan.result),
+        have=workers_done(plan.result),
+        progress=None,
+        recorder=conditions.Recorder(),
+        earlier_conditions=dict(plan.result.conditions),
+    )
     target = {cell.name: plan.base.get(cell.name, 0) + plan.passes for cell in plan.cells}
-    total = sum(max(0, target[c.name] - have.get(c.name, 0)) for c in plan.cells)
+    run.progress = Progress(
+        sum(max(0, target[c.name] - run.have.get(c.name, 0)) for c in plan.cells)
+    )
     shuffle = random.Random(plan.seed).shuffle
-    failed_now: set[str] = set()
-
-    progress = Progress(total)
     stop = ManagerStop()
-    recorder = conditions.Recorder()
-    earlier_conditions = dict(plan.result.conditions)
+    # The worker's command line names a job file, a placeholder loop count (each cell's count is
+    # in the job) and one process.
+    runner.args.loops = 1
+    runner.args.processes = 1
     with tempfile.TemporaryDirectory(prefix="ipcbench-") as scratch:
         for pass_number in range(1, plan.passes + 1):
             due = [
                 cell
                 for cell in plan.cells
-                if cell.name not in failed_now
-                and have.get(cell.name, 0) < plan.base.get(cell.name, 0) + pass_number
+                if cell.name not in run.failed_now
+                and run.have.get(cell.name, 0) < plan.base.get(cell.name, 0) + pass_number
             ]
             shuffle(due)
-            for position, cell in enumerate(due):
-                if stop.requested:
-                    break
+            position = {cell.name: index for index, cell in enumerate(due)}
+            while due and not stop.requested:
+                batch = _next_batch(due)
+                files = os.path.join(scratch, f"{pass_number}-{position[batch[0].name]}")
                 job = Job(
-                    cell=cell.name,
-                    loops=fixed_loops or loops.get(cell.name),
                     pass_number=pass_number,
-                    position=position,
-                    failure_file=os.path.join(scratch, f"{pass_number}-{position}.failure"),
+                    cells=tuple(
+                        JobCell(
+                            cell=cell.name,
+                            loops=fixed_loops or run.loops.get(cell.name),
+                            position=position[cell.name],
+                            result_file=f"{files}-{index}.json",
+                            failure_file=f"{files}-{index}.failure",
+                        )
+                        for index, cell in enumerate(batch)
+                    ),
+                    stop_file=f"{files}.stop",
                 )
-                job_file = os.path.join(scratch, f"{pass_number}-{position}.job")
-                job.save(job_file)
-                job_argument["path"] = job_file
-                label = f"{cell.name} (pass {pass_number}/{plan.passes})"
-                progress.begin(label)
-                bench, reason = _one_worker(runner, cell, job, stop)
-                if stop.requested and bench is None:
-                    break
-                if bench is None:
-                    failed_now.add(cell.name)
-                    plan.result.failed[cell.name] = reason
-                    progress.end(label, f"FAILED: {reason}")
-                else:
-                    plan.result.add(bench)
-                    have[cell.name] = have.get(cell.name, 0) + 1
-                    loops.setdefault(cell.name, bench.get_runs()[-1].get_loops())
-                    progress.end(label, _describe(bench))
-                plan.result.conditions = conditions.merge(earlier_conditions, recorder.summary())
-                save(plan)
+                job.save(f"{files}.job")
+                job_argument["path"] = f"{files}.job"
+                due[:0] = _run_batch(runner, run, job, batch, f"/{plan.passes}")
             if stop.requested:
                 break
-    progress.close()
+    run.progress.close()
     return _summarize(plan, stop.requested)
 
 
-def _one_worker(runner, cell: Cell, job: Job, stop: ManagerStop):
-    """(benchmark with one run, None) or (None, why it failed)."""
-    # Every worker runs task 0 (its job file says which cell): pyperf numbers tasks by the
-    # order of registration, and counts registered names, in the manager too. These are the
-    # only pyperf internals touched here.
-    runner._worker_task = 0
-    runner._bench_names.discard(cell.name)
-    runner.args.processes = 1
-    runner.args.loops = job.loops or 1  # placeholder when the worker calibrates (see worker.py)
-    captured = io.StringIO()
-    try:
-        with held(), contextlib.redirect_stdout(captured):
-            bench = runner.bench_time_func(cell.name, _time_in_worker_only)
-    except BaseException:
-        # pyperf raises RuntimeError for a failed worker and exits on its own --timeout.
-        if stop.requested:
-            return None, "interrupted"
-        reason = _read_failure(job.failure_file) or captured.getvalue().strip()
-        return None, reason or "worker failed"
-    return bench, ""
+def _next_batch(due: list[Cell]) -> list[Cell]:
+    """Take the next cells of the pass's order for one worker (fewer where a cell needs its own)."""
+    if _alone(due[0]):
+        return [due.pop(0)]
+    batch = []
+    while due and len(batch) < BATCH_CELLS and not _alone(due[0]):
+        batch.append(due.pop(0))
+    return batch
 
 
-def _time_in_worker_only(loops):
-    raise AssertionError("pyperf timed a cell in the manager process")
+def _alone(cell: Cell) -> bool:
+    return PATTERN_SPECS[cell.pattern].fresh_worker or runs_alone(cell)
+
+
+@dataclass
+class _RunState:
+    """What run_passes keeps track of across workers."""
+
+    plan: Plan
+    loops: dict[str, int]  # each cell's loop count, once its first worker found it
+    have: dict[str, int]  # workers each cell has
+    progress: Progress | None
+    recorder: conditions.Recorder
+    earlier_conditions: dict
+    failed_now: set[str] = field(default_factory=set)
+
+
+def _run_batch(runner, run: _RunState, job: Job, batch: list[Cell], of_passes: str) -> list[Cell]:
+    """Run one worker over `batch`, recording each cell as it ends; the cells it never started."""
+    started, ended = set(), set()
+    patience = runner.args.cell_timeout + CLEANUP_GRACE + SILENCE_MARGIN
+    with held(), Worker(runner, job.stop_file) as worker:
+        for word, index in worker.reports(patience):
+            label = f"{batch[index].name} (pass {job.pass_number}{of_passes})"
+            if word == "start":
+                started.add(index)
+                run.progress.begin(label)
+            else:
+                ended.add(index)
+                _record(run, batch[index], job.cells[index], label, "")
+        status = worker.finish()
+        if worker.silent:
+            why = f"the worker said nothing for {patience:g} s and was killed"
+        else:
+            why = f"the worker ended with exit status {status}"
+        for index in started - ended:
+            label = f"{batch[index].name} (pass {job.pass_number}{of_passes})"
+            _record(run, batch[index], job.cells[index], label, why)
+    if not started and not os.path.exists(job.stop_file):
+        # A worker that dies before its first cell would otherwise be started again forever.
+        _record(run, batch[0], job.cells[0], f"{batch[0].name}", why)
+        started.add(0)
+    return [cell for index, cell in enumerate(batch) if index not in started]
+
+
+def _record(run: _RunState, cell: Cell, job_cell: JobCell, label: str, why: str) -> None:
+    """Add the cell's worker to the result, or its failure; save the file either way."""
+    plan = run.plan
+    if os.path.exists(job_cell.result_file):
+        bench = pyperf.Benchmark.load(job_cell.result_file)
+        plan.result.add(bench)
+        run.have[cell.name] = run.have.get(cell.name, 0) + 1
+        run.loops.setdefault(cell.name, bench.get_runs()[-1].get_loops())
+        run.progress.end(label, _describe(bench))
+    else:
+        reason = _read_failure(job_cell.failure_file) or why or "worker failed"
+        if reason == "interrupted":
+            return  # not a failure of the cell: --resume runs it
+        run.failed_now.add(cell.name)
+        plan.result.failed[cell.name] = reason
+        run.progress.end(label, f"FAILED: {reason}")
+    plan.result.conditions = conditions.merge(run.earlier_conditions, run.recorder.summary())
+    save(plan)
 
 
 def _known_loops(result: results.ResultFile) -> dict[str, int]:

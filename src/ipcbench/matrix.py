@@ -42,6 +42,10 @@ class Pattern:
     multi_process: bool = False  # whether the procs axis applies
     # startup: the first message's size hardly matters; one cell per transport, not one per size.
     smallest_size_only: bool = False
+    # What it times depends on the worker process itself (forking copies the worker's memory;
+    # a first start pays for imports), so each of its cells runs in a worker of its own, never
+    # after other cells in a batch (see worker.py).
+    fresh_worker: bool = False
 
 
 PATTERN_SPECS = {
@@ -52,6 +56,7 @@ PATTERN_SPECS = {
         Pattern(
             "startup",
             "a channel opened, one round trip, closed; process: start and join a do-nothing one",
+            fresh_worker=True,
             variants=(
                 Variant(
                     "process",

@@ -10,6 +10,15 @@ trips and acked streams.
 LOCAL = "local"
 PEER_METHODS = ("exec",)
 PEER_PATTERNS = ("pingpong", "stream")
+# Transports that bring Ray into the worker that times them (see runs_alone).
+RAY_TRANSPORTS = ("ray_actor", "ray_object")
+
+
+def runs_alone(cell) -> bool:
+    """Cells that bring Ray into their worker (its threads, or a private Ray node whose processes
+    are the worker's children) get a worker of their own: the cells after them in a batch would
+    count Ray's background CPU time as theirs."""
+    return cell.peer != LOCAL or cell.transport in RAY_TRANSPORTS
 
 
 def parse_peer(text: str) -> str:

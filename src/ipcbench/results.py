@@ -6,7 +6,8 @@ benchmark per finished cell, plus a top-level "ipcbench" section that pyperf ign
     {"version": "1.0", "benchmarks": [...], "metadata": {...common pyperf metadata...},
      "ipcbench": {"schema": 1, "version": "0.1.0", "planned": [cell names],
                   "failed": {cell name: reason}, "notes": [...], "settings": {...},
-                  "conditions": {"load": ..., "steal_pct": ..., ...}}}
+                  "conditions": {"load": ..., "steal_pct": ..., ...},
+                  "machine": {"name": ..., "fingerprint": ..., "facts": {...}}}}
 
 Per-benchmark metadata carries the cell's axes (pattern, transport, method, size_bytes,
 placement); every run also carries ipcbench_version and ipcbench_schema, which pyperf hoists
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ipcbench import SCHEMA_VERSION, __version__
+from ipcbench.machine import check_section as check_machine_section
 from ipcbench.output import write_atomically
 
 SECTION = "ipcbench"
@@ -65,6 +67,8 @@ class ResultFile:
     settings: dict = field(default_factory=dict)  # profile and options, for `--resume`
     # What the machine was doing over the run (see conditions.py): load, steal_pct, ...
     conditions: dict = field(default_factory=dict)
+    # Who the machine is (machine.py): name, fingerprint, facts; empty in older files.
+    machine: dict = field(default_factory=dict)
 
     def done(self) -> set[str]:
         return {bench.get_name() for bench in self.benchmarks}
@@ -102,6 +106,8 @@ class ResultFile:
             "settings": self.settings,
             "conditions": self.conditions,
         }
+        if self.machine:
+            data[SECTION]["machine"] = self.machine
         return data
 
 
@@ -139,6 +145,7 @@ def load(path: str | os.PathLike) -> ResultFile:
             notes=_strings(section.get("notes", []), "notes"),
             settings=_settings(section.get("settings", {})),
             conditions=_numbers(section.get("conditions", {}), "conditions"),
+            machine=check_machine_section(section["machine"]) if "machine" in section else {},
         )
     except (TypeError, ValueError) as error:
         raise ResultFileError(f"{path}: bad '{SECTION}' section: {error}") from None
@@ -257,6 +264,8 @@ def _string_map(value, what: str) -> dict[str, str]:
 FRAME_COLUMNS = (
     "file",
     "machine",
+    "machine_name",
+    "fingerprint",
     "hostname",
     "cpu",
     "cpu_count",
@@ -309,6 +318,9 @@ THROUGHPUT_PATTERNS = ("stream", "fanin")
 def load_results(paths):
     """One tidy row per cell per file, raw values kept; times in seconds, as pyperf stores them.
 
+    machine is the file's label (machine.labels: its machine's name, told apart by fingerprint
+    or file name where names collide); machine_name and fingerprint are its machine's.
+
     latency_us is the pingpong round trip's median in microseconds; throughput_MBps is the stream
     and fanin payload rate in MB/s (10**6 bytes per second) at the median time per message;
     per_second is 1 / median: messages, tasks, increments or processes per second.
@@ -328,9 +340,14 @@ def frame_of(loaded) -> "pandas.DataFrame":
     """The tidy frame of files already loaded: `loaded` holds (path, ResultFile) pairs."""
     import pandas as pd
 
+    from ipcbench import machine
+
+    loaded = list(loaded)
+    machines = [machine.of_result(result) for _path, result in loaded]
+    labels = machine.labels(machines, [path for path, _result in loaded])
     rows = []
-    for path, result in loaded:
-        rows.extend(_rows(Path(path), result))
+    for (path, result), who, label in zip(loaded, machines, labels, strict=True):
+        rows.extend(_rows(Path(path), result, who, label))
     frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
     return frame.astype(
         {
@@ -409,7 +426,7 @@ def _total(bench, key: str) -> int | None:
     return int(sum(measured)) if measured else None
 
 
-def _rows(path: Path, result: ResultFile):
+def _rows(path: Path, result: ResultFile, who, label: str):
     import statistics
 
     from ipcbench import stats
@@ -425,7 +442,9 @@ def _rows(path: Path, result: ResultFile):
         size = int(meta["size_bytes"])
         yield {
             "file": str(path),
-            "machine": path.stem,
+            "machine": label,
+            "machine_name": who.name,
+            "fingerprint": who.fingerprint,
             "hostname": meta.get("hostname"),
             "cpu": meta.get("cpu_model_name"),
             "cpu_count": meta.get("cpu_count"),

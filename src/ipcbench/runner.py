@@ -152,6 +152,19 @@ def _add_run_options(parser) -> None:
         metavar="FILE",
         help="run the selection and add its runs to FILE",
     )
+    out.add_argument(
+        "--name",
+        dest="machine_name",
+        metavar="NAME",
+        help="the machine's name in the result file, as compare and report label it "
+        "(default: the host name)",
+    )
+    out.add_argument(
+        "--redact",
+        action="store_true",
+        help="write the result file without host names, user names and local paths "
+        "(see `python -m ipcbench redact --help`)",
+    )
 
     prof = parser.add_argument_group(
         "profile (pyperf's own options, e.g. --processes, "
@@ -232,6 +245,8 @@ def _run_manager(runner, args, profile_name: str) -> int:
 def _plan(args, registry, profile_name: str, passes: int) -> Plan:
     if args.resume and args.append_path:
         raise UsageError("--resume and --append cannot be combined")
+    if args.append_path and args.machine_name:
+        raise UsageError("--append adds runs of the machine FILE names: drop --name")
     if args.resume:
         return _plan_resume(args, registry)
     selection = _selection(args)
@@ -241,7 +256,7 @@ def _plan(args, registry, profile_name: str, passes: int) -> Plan:
     settings = {"profile": profile_name, "argv": sys.argv[1:], "passes": passes}
     if args.append_path:
         output = Path(args.append_path)
-        result = results.load(output)
+        result = _redacted_if_asked(args, results.load(output))
         result.planned = list(dict.fromkeys(result.planned + [c.name for c in cells]))
         # Every selected cell gets `passes` more workers; pyperf merges the runs (same machine).
         workers = workers_done(result)
@@ -251,9 +266,12 @@ def _plan(args, registry, profile_name: str, passes: int) -> Plan:
     output = Path(args.output_path) if args.output_path else _default_output()
     _check_new_output(output)
     result = results.ResultFile(
-        planned=[cell.name for cell in cells], notes=list(selection.notes), settings=settings
+        planned=[cell.name for cell in cells],
+        notes=list(selection.notes),
+        settings=settings,
+        machine=_this_machine(args.machine_name),
     )
-    plan = Plan(cells, output, result, passes)
+    plan = Plan(cells, output, _redacted_if_asked(args, result), passes)
     save(plan)  # fail now, not after the first cell, if it cannot be written
     return plan
 
@@ -272,13 +290,15 @@ def _plan_resume(args, registry) -> Plan:
             "chunksizes",
             "suite",
             "output_path",
+            "machine_name",
         )
     ):
         raise UsageError(
-            "--resume takes the selection and output from the file; drop the selection and -o flags"
+            "--resume takes the selection, output and machine name from the file; "
+            "drop the selection, -o and --name flags"
         )
     output = Path(args.resume)
-    result = results.load(output)
+    result = _redacted_if_asked(args, results.load(output))
     # Files from before passes: a cell with any worker is done.
     passes = result.settings.get("passes", 1)
     workers = workers_done(result)
@@ -296,6 +316,24 @@ def _plan_resume(args, registry) -> Plan:
     for cell in cells:
         result.failed.pop(cell.name, None)  # tried again
     return Plan(cells, output, result, passes)
+
+
+def _this_machine(name: str | None) -> dict:
+    from ipcbench import machine
+
+    try:
+        return machine.local(name).to_json()
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _redacted_if_asked(args, result: results.ResultFile) -> results.ResultFile:
+    """With --redact, or a file that was redacted: every save is redacted (redact.py)."""
+    if not (args.redact or result.settings.get("redacted")):
+        return result
+    from ipcbench.redact import redacted
+
+    return redacted(result)
 
 
 def _selection(args) -> Selection:

@@ -168,14 +168,11 @@ def detail(row) -> str:
 
 
 def _show_one(path, result, frame, verbose: bool = False) -> str:
-    lines = [f"{path}"]
+    from ipcbench import machine
+
+    lines = [f"{path}", f"  machine: {machine.describe(machine.of_result(result))}"]
     if frame is not None and len(frame):
-        first = frame.iloc[0]
-        lines.append(
-            f"  {first.hostname}: {first.cpu} ({first.cpu_count} CPUs), {first.kernel}, "
-            f"Python {first.python} ({first.python_implementation}), "
-            f"ipcbench {first.ipcbench_version}"
-        )
+        lines[-1] += f", ipcbench {frame.iloc[0].ipcbench_version}"
         warning = noise_warning(result.conditions)
         if warning:
             lines.append(f"  WARNING: {warning}")

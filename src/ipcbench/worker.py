@@ -1,19 +1,31 @@
-"""The worker side of `ipcbench run`: one process times one cell once, then exits.
+"""The worker side of `ipcbench run`: one process times a batch of cells, one after the other.
 
-pyperf starts `python -m ipcbench run --worker --worker-task=0 ... --job=FILE`. The job file
-(written by the manager, see manager.py) names the cell, its loop count or that the count is to
-be found here, and where to write a failure's reason. A file, not the command line: a long cell
-list once went past Linux's 128 KiB argument limit and every cell failed without a reason.
+The manager starts `python -m ipcbench run --worker --worker-task=0 ... --pipe=FD --job=FILE`
+(see launch.py). The job file names the pass and its cells, each with its loop count (or that
+it is to be found here) and the files for its result and for a failure's reason. A file, not the
+command line: a long cell list once went past Linux's 128 KiB argument limit.
 
-The worker opens the cell's bench (children started and checked), calibrates if asked, hands
-`bench.time` to pyperf, which takes the values and writes them back to the manager, and closes
-everything. A watchdog fails the cell if the worker takes longer than `--cell-timeout`.
+Why batches: a fresh Python process with pyperf and ipcbench imported costs ~0.25 s here, more
+than timing a cell of the quick profile. Every cell still gets a fresh worker in every pass (a
+batch holds distinct cells of one pass), so a cell's workers stay independent samples; what the
+cells of a batch share is only the interpreter start-up and, for forkserver cells that preload
+the same modules, the fork server (see session.start_context). Each cell opens and closes its own
+children and channels. Start-ups, whose figures depend on the worker itself, run alone.
+
+For each cell the worker opens the cell's bench (children started and checked), calibrates if
+asked, lets pyperf take the values (pyperf_runs.py), closes everything, writes the cell's pyperf
+benchmark to its result file, and tells the manager over the pipe: `start N`, then `end N`. A
+watchdog fails the cell if it takes longer than `--cell-timeout`; Ctrl-C fails the running cell
+as interrupted and ends the batch.
 """
 
 import contextlib
 import json
+import os
+import secrets
 import signal
 import statistics
+import sys
 import time
 from dataclasses import dataclass
 
@@ -32,68 +44,97 @@ class CellTimeout(Exception):
 
 
 @dataclass(frozen=True)
-class Job:
-    """What the manager asks of one worker."""
+class JobCell:
+    """One cell of a worker's batch."""
 
     cell: str
     loops: int | None  # None: calibrate here (the cell's first worker)
-    pass_number: int
     position: int  # place of the cell in its pass's shuffled order
+    result_file: str
     failure_file: str
+
+
+@dataclass(frozen=True)
+class Job:
+    """What the manager asks of one worker: some cells of one pass, timed in this order."""
+
+    pass_number: int
+    cells: tuple[JobCell, ...]
+    stop_file: str  # appears when the manager wants the batch to end after the current cell
 
     def save(self, path: str) -> None:
         with open(path, "w", encoding="utf-8") as stream:
-            json.dump(self.__dict__, stream)
+            json.dump(dict(self.__dict__, cells=[cell.__dict__ for cell in self.cells]), stream)
 
     @classmethod
     def load(cls, path: str) -> "Job":
         with open(path, encoding="utf-8") as stream:
-            return cls(**json.load(stream))
+            data = json.load(stream)
+        return cls(**dict(data, cells=tuple(JobCell(**cell) for cell in data["cells"])))
 
 
 def run_worker(runner, args) -> int:
     from ipcbench.lifeline import bind_worker_to_manager
 
     job = Job.load(args.job)
-    bind_worker_to_manager(job.failure_file)  # first: the worker must not outlive the run
+    bind_worker_to_manager(job.cells[0].failure_file)  # first: must not outlive the run
+    from ipcbench import pyperf_runs
+
+    stop_worker_once()
+    pyperf_runs.prepare_worker(runner)
+    worker_id = secrets.token_hex(4)  # recorded with each cell: which cells shared this process
+    report = os.fdopen(args.pipe, "w", buffering=1) if args.pipe is not None else sys.stdout
+    with report:
+        for index, job_cell in enumerate(job.cells):
+            if os.path.exists(job.stop_file):
+                break
+            print(f"start {index}", file=report)
+            finished = _run_cell(runner, args, job.pass_number, job_cell, worker_id)
+            print(f"end {index}", file=report)
+            if not finished:
+                break  # interrupted: the rest of the batch is not started
+    return 0
+
+
+def _run_cell(runner, args, pass_number: int, job_cell: JobCell, worker_id: str) -> bool:
+    """Time one cell into its result file, or write why not; False when interrupted."""
     from ipcbench import pyperf_runs
     from ipcbench.session import open_bench
     from ipcbench.transports import find
 
-    cell = Cell.from_name(job.cell)
-    _start_watchdog(args.cell_timeout, job.failure_file)
+    cell = Cell.from_name(job_cell.cell)
+    _start_watchdog(args.cell_timeout, job_cell.failure_file)
     try:
-        stop_worker_once()
         with contextlib.ExitStack() as stack:
             with held_while_starting_children(cell.method):
                 transports = {} if cell.transport in VARIANTS else find(cell.transport)
                 bench = stack.enter_context(open_bench(cell, transports))
-            if job.loops is None:
+            if job_cell.loops is None:
                 runner.args.loops = statistics.median_low(
                     bench.calibrate(runner.args.min_time) for _ in range(CALIBRATIONS)
                 )
             else:
-                runner.args.loops = job.loops
+                runner.args.loops = job_cell.loops
             metadata = dict(
                 cell.metadata(),
                 placement_cpus=bench.describe_placement(),
-                ipcbench_pass=job.pass_number,
-                ipcbench_position=job.position,
+                ipcbench_pass=pass_number,
+                ipcbench_position=job_cell.position,
+                ipcbench_worker=worker_id,
                 ipcbench_started=time.strftime("%Y-%m-%dT%H:%M:%S"),
                 **bench.extra_metadata(runner.args.loops),
             )
-            # runner.bench_time_func, plus figures measured over the run's timed values (CPU
-            # time per message) in the run's metadata: see pyperf_runs.py.
-            pyperf_runs.bench_time_func(runner, cell.name, bench, metadata)
+            result = pyperf_runs.time_cell(runner, cell.name, bench, metadata)
+        # Written once the children are stopped and the channels closed: a cell whose cleanup
+        # fails has no figure.
+        pyperf_runs.dump(result, job_cell.result_file)
     except BaseException as error:
-        with open(job.failure_file, "w", encoding="utf-8") as stream:
+        with open(job_cell.failure_file, "w", encoding="utf-8") as stream:
             stream.write(failure_reason(error))
-        if isinstance(error, SystemExit):
-            raise
-        return 1
+        return not isinstance(error, KeyboardInterrupt | SystemExit)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-    return 0
+    return True
 
 
 def _start_watchdog(seconds: float, failure_file: str) -> None:
@@ -103,8 +144,6 @@ def _start_watchdog(seconds: float, failure_file: str) -> None:
     stopped, channels closed). A second alarm means cleanup itself is stuck: the worker exits at
     once, and its children follow (they die with their parent, see child.prepare_child).
     """
-    import os
-
     expired = []
 
     def alarm(signum, frame):

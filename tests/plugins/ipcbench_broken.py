@@ -90,6 +90,14 @@ class Killed(_Broken):
     name, summary, fault = "broken_kill", "the child is SIGKILLed mid-cell", "kill"
 
 
+class KillsWorker(Transport):
+    name, summary = "broken_worker", "SIGKILLs the worker process in open()"
+    methods = ("fork",)
+
+    def open(self, ctx, capacity, child_cpus):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 class FailsToOpen(Transport):
     name, summary = "broken_open", "raises in open()"
     methods = ("fork",)
