@@ -87,6 +87,7 @@ def test_each_node_leaves_a_file_per_node_that_compare_and_report_read(hosts, tm
     assert all(str(path) in lines[-1] for path in files)
     compared = run_cli("compare", *files).stdout
     assert "pingpong/os_pipe/fork/64B/split" in compared
+    assert HEAD_IP in compared and WORKER_IP in compared  # machines named after their nodes
     run_cli("report", *files, "-o", tmp_path / "fleet.html")
     assert (tmp_path / "fleet.html").stat().st_size > 10_000
 

@@ -4,7 +4,7 @@ The same selection runs on every node, each as an ordinary `python -m ipcbench r
 started by one Ray task that reserves all the node's CPUs (nothing else Ray schedules runs there
 meanwhile) and streams the run's progress lines back as they come. Each node's result file comes
 back at the end and is written here as DIR/<node address>.json, its suite metadata naming the
-node (`node`). pyperf keeps one machine per file: the files are then compared, not merged.
+node (`node`), its machine named after it too unless the command line gives `--name`. pyperf keeps one machine per file: the files are then compared, not merged.
 
 A node that dies mid-run loses its file, not the others'; the run says so and exits 1.
 """
@@ -110,6 +110,8 @@ def _follow(node, node_argv, suite, outputs: dict, outcomes: dict) -> None:
         scheduling_strategy=NodeAffinitySchedulingStrategy(node.node_id, soft=False),
         max_retries=0,
     )
+    if not any(word.split("=", 1)[0] == "--name" for word in node_argv):
+        node_argv = [*node_argv, "--name", node.address]  # every host may call itself `vm`
     code, text = None, None
     try:
         for reference in task.remote(node_argv, suite):
