@@ -4,7 +4,8 @@ The same selection runs on every node, each as an ordinary `python -m ipcbench r
 started by one Ray task that reserves all the node's CPUs (nothing else Ray schedules runs there
 meanwhile) and streams the run's progress lines back as they come. Each node's result file comes
 back at the end and is written here as DIR/<node address>.json, its suite metadata naming the
-node (`node`), its machine named after it too unless the command line gives `--name`. pyperf keeps one machine per file: the files are then compared, not merged.
+node (`node`), its machine named after it too unless the command line gives `--name`. pyperf
+keeps one machine per file: the files are then compared, not merged.
 
 A node that dies mid-run loses its file, not the others'; the run says so and exits 1.
 """
