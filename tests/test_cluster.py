@@ -121,7 +121,7 @@ def test_killing_the_peer_host_mid_cell_fails_that_cell_and_the_run_ends(hosts, 
         while not hosts.worker_processes("ipcbench.peer_child"):  # a cell's child is serving
             assert run.poll() is None and time.monotonic() < deadline, run.communicate()
             time.sleep(0.05)
-        time.sleep(1.0)  # connected and timing: a cell takes several seconds at --min-time 2
+        time.sleep(3.0)  # connected and timing: a cell takes over 10 s at --min-time 2
         hosts.kill_worker_node()
         killed = time.monotonic()
         _out, err = run.communicate(timeout=60)
@@ -130,7 +130,7 @@ def test_killing_the_peer_host_mid_cell_fails_that_cell_and_the_run_ends(hosts, 
             run.kill()
             run.communicate()
     assert run.returncode == 1, err
-    assert time.monotonic() - killed < 30  # within --cell-timeout, both cells included
+    assert time.monotonic() - killed < 30, err  # within --cell-timeout, both cells included
     result = results.load(output)
     assert len(result.failed) == 2 and not result.benchmarks
     reasons = list(result.failed.values())
