@@ -54,8 +54,17 @@ CELLS = {
     "pingpong/os_pipe/fork/4KiB/split": spread(20 * US, *TIGHT),
     "pingpong/os_pipe/fork/4KiB/split/pickle": spread(60 * US, *TIGHT),
     "pingpong/os_pipe/fork/64B/split/pickle": spread(10.2 * US, *TIGHT),
+    # Arrays at 1 MiB: in band, out of band, as buffers; tensors in shared memory (a view).
+    "pingpong/os_pipe/fork/1MiB/split/numpy": spread(300 * US, *TIGHT),
+    "pingpong/os_pipe/fork/1MiB/split/ndarray": spread(900 * US, *TIGHT),
+    "pingpong/os_pipe/fork/1MiB/split/pickle5": spread(400 * US, *TIGHT),
+    "pingpong/mp_queue/fork/1MiB/split/ndarray": spread(1000 * US, *TIGHT),
+    "pingpong/torch_mp/fork/1MiB/split/torch": spread(1700 * US, *TIGHT),
 }
-VIEW = {"pingpong/shared_memory_inplace/fork/64B/split": {"receive": "view"}}
+VIEW = {
+    "pingpong/shared_memory_inplace/fork/64B/split": {"receive": "view"},
+    "pingpong/torch_mp/fork/1MiB/split/torch": {"receive": "view"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +171,23 @@ def test_serialisation_share_within_noise_says_so(page):
     assert shares[("os_pipe", "64B")] == "within noise"
     assert shares[("os_pipe", "4KiB")] == "67%"
     assert shares[("mp_queue", "64B")] == "—"
+
+
+def test_array_kinds_have_rows_columns_and_labels_of_their_own(page, synthetic):
+    rows = [r for r in answer_rows(page) if r["payload size"] == "1MiB"]
+    # One row per kind, in the order of the kinds; a shared tensor is a view: ranked apart.
+    assert [r["kind"] for r in rows] == ["numpy", "ndarray", "pickle5", "torch"]
+    assert rows[1]["fastest"] == "os_pipe (fork)" and "mp_queue (fork)" in rows[1]["vs mp_queue"]
+    assert rows[3]["fastest"] == "in-place (receive view): torch_mp (fork)"
+    start = page.index('<section id="kinds">')
+    section = page[start : page.index("</section>", start)]
+    assert "<th>numpy</th><th>ndarray</th><th>pickle5</th><th>torch</th>" in section
+    [os_pipe] = [r for r in re.findall(r"<tr>(.*?)</tr>", section, flags=re.S) if "1MiB" in r]
+    assert re.search(r"300\.00</td>\s*<td[^>]*>900\.00</td>\s*<td[^>]*>400\.00</td>", os_pipe)
+    assert "os_pipe [pickle5]" in page and "torch_mp [torch]" in page  # plot and table labels
+    shown = run_cli("show", synthetic).stdout
+    [torch] = [line for line in shown.splitlines() if line.startswith("pingpong  torch_mp")]
+    assert " torch " in torch and " view " in torch
 
 
 def test_start_method_heatmap_greys_what_is_not_significant(page):

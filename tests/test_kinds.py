@@ -1,5 +1,7 @@
-"""Payload kinds end to end: bytes, pickled objects and numpy arrays through real transports."""
+"""Payload kinds end to end: bytes, pickled objects and arrays (as buffers, pickled in band,
+pickled with their memory out of band) through real transports."""
 
+import json
 import pickle
 
 import numpy
@@ -25,7 +27,7 @@ def kinds_result(tmp_path_factory):
         "-p",
         "pingpong",
         "-k",
-        "bytes,pickle,numpy",
+        "bytes,pickle,numpy,pickle5",
         "--quick",
         "-o",
         path,
@@ -35,19 +37,25 @@ def kinds_result(tmp_path_factory):
 
 def test_every_kind_yields_a_figure_per_cell(kinds_result):
     frame = results.load_results([kinds_result])
-    assert set(frame["kind"]) == {"bytes", "pickle", "numpy"}
-    assert len(frame) == 3 * 2 * 3  # transports x sizes x kinds
+    assert set(frame["kind"]) == {"bytes", "pickle", "numpy", "pickle5"}
+    # transports x sizes x kinds, but pickle5 only where frames go over a byte path (os_pipe)
+    assert len(frame) == 3 * 2 * 3 + 2
+    assert set(frame[frame["kind"] == "pickle5"]["transport"]) == {"os_pipe"}
     assert (frame["median"] > 0).all()
+    assert set(frame[frame["kind"] == "pickle5"]["receive"]) == {"copy"}
     names = {b.get_name() for b in results.load(kinds_result).benchmarks}
     assert "pingpong/mp_queue/fork/4KiB/split/pickle" in names
     assert "pingpong/mp_queue/fork/4KiB/split" in names  # bytes keeps the short name
+    assert "pingpong/os_pipe/fork/64B/split/pickle5" in names
+    notes = json.loads(kinds_result.read_text())["ipcbench"]["notes"]
+    assert any("kind pickle5 needs a byte path" in n and "mp_queue, null" in n for n in notes)
 
 
 def test_compare_aligns_by_kind(kinds_result):
     comparison = compare(load_inputs([kinds_result, kinds_result]))
-    assert len(comparison.cells) == 18
+    assert len(comparison.cells) == 20
     kinds = {cell.key[KEY.index("kind")] for cell in comparison.cells}
-    assert kinds == {"bytes", "pickle", "numpy"}
+    assert kinds == {"bytes", "pickle", "numpy", "pickle5"}
 
 
 def test_pickled_records_are_about_the_size_asked():
@@ -79,10 +87,12 @@ def test_report_shows_the_serialisation_share(kinds_result, tmp_path):
 
     rows = kind_rows(load_inputs([kinds_result]))
     queue = next(r for r in rows if r["transport"] == "mp_queue" and r["size"] == "4KiB")
-    assert queue["bytes"] > 0 and queue["pickle"] > 0 and queue["numpy"] > 0
-    assert queue["share"] == pytest.approx(1 - queue["bytes"] / queue["pickle"])
+    medians = queue["medians"]
+    assert medians["bytes"] > 0 and medians["pickle"] > 0 and medians["numpy"] > 0
+    assert queue["share"] == pytest.approx(1 - medians["bytes"] / medians["pickle"])
     page = tmp_path / "kinds.html"
     run_cli("report", kinds_result, "-o", page)
     text = page.read_text()
     assert "how much of each figure is serialisation" in text
     assert "mp_queue [numpy]" in text  # each kind is its own line in the plots and table
+    assert "os_pipe [pickle5]" in text and "<th>numpy</th><th>pickle5</th>" in text

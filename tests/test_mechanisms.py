@@ -30,7 +30,7 @@ from ipcbench.transports import registry
 
 REGISTRY = registry()
 NEW = ("mmap_file", "fifo", "posix_mq", "faster_fifo")
-OPTIONAL = {"posix_mq": "posix_ipc", "faster_fifo": "faster_fifo"}
+OPTIONAL = {"posix_mq": "posix_ipc", "faster_fifo": "faster_fifo", "torch_mp": "torch"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -83,6 +83,7 @@ def test_list_shows_the_optional_transports_unavailable_with_the_install_line():
         "unavailable: needs faster-fifo: pip install 'ipcbench[faster-fifo]'"
         in lines["faster_fifo"]
     )
+    assert "unavailable: needs torch: pip install 'ipcbench[torch]'" in lines["torch_mp"]
     for name in ("mmap_file", "fifo"):
         assert "unavailable" not in lines[name]
 
@@ -231,16 +232,29 @@ def test_sigkill_of_the_parent_mid_run_leaves_nothing_behind(name, method, tmp_p
     script.write_text(CRASH_SCRIPT)
     private_tmp = tmp_path / "tmp"
     private_tmp.mkdir()
-    parent = subprocess.Popen(
-        [sys.executable, str(script), name, method],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "TMPDIR": str(private_tmp)},
+    opened = sigkill_mid_run(
+        [sys.executable, str(script), name, method], env={**os.environ, "TMPDIR": str(private_tmp)}
     )
+    assert ours(private_tmp) == []  # no mmap file, no FIFO, no directory
+    for queue in opened["queues"]:
+        import posix_ipc
+
+        with pytest.raises(posix_ipc.ExistentialError):
+            posix_ipc.MessageQueue(queue)  # no queue left in /dev/mqueue
+    assert new_shm_entries(shm_before) == set()
+
+
+def sigkill_mid_run(command: list[str], env=None, while_running=None) -> dict:
+    """Start `command`, a parent that prints one JSON line (with its child's pid as "child") once
+    its channel runs; SIGKILL it mid-run; return that line once the child has died with it.
+    `while_running(parent_pid, line)` runs just before the kill."""
+    parent = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     try:
         opened = json.loads(parent.stdout.readline())
         time.sleep(0.3)  # round trips under way
         assert parent.poll() is None
+        if while_running is not None:
+            while_running(parent.pid, opened)
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait(10)
     finally:
@@ -249,13 +263,7 @@ def test_sigkill_of_the_parent_mid_run_leaves_nothing_behind(name, method, tmp_p
             parent.wait()
         parent.stdout.close()
     _wait_until_gone(opened["child"])  # the child dies with its parent
-    assert ours(private_tmp) == []  # no mmap file, no FIFO, no directory
-    for queue in opened["queues"]:
-        import posix_ipc
-
-        with pytest.raises(posix_ipc.ExistentialError):
-            posix_ipc.MessageQueue(queue)  # no queue left in /dev/mqueue
-    assert new_shm_entries(shm_before) == set()
+    return {**opened, "parent": parent.pid}
 
 
 def _wait_until_gone(pid: int) -> None:

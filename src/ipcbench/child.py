@@ -16,9 +16,11 @@ Where the endpoint has `fixed_calls(LEN)` (a byte stream: os_pipe, subprocess_pi
 of a "pingpong N LEN" or "stream N LEN FIRST" travel without framing, as both sides know their
 size; commands, acks and digests stay framed.
 A trailing b" objects" makes the child receive and send that command's messages (the ack too)
-through the endpoint's object calls (payloads.object_calls) instead of its byte path.
+through the endpoint's object calls (payloads.object_calls) instead of its byte path; a trailing
+b" frames", through pickle protocol 5 with out-of-band buffers in frames of their own
+(transports/frames.py).
 Every payload of a timed loop carries a stamp, its message number: bytes payloads in their first
-(up to) 8 bytes, in the machine's byte order; objects as (stamp, records) pairs. The stream ack
+(up to) 8 bytes, in the machine's byte order; objects as (stamp, object) pairs. The stream ack
 is an error
 (b"E" and the reason) when a message had the wrong length or an unexpected stamp, so a transport
 that truncates, pads, drops, reorders or replays fails its cell instead of yielding a number. A
@@ -34,6 +36,8 @@ import sys
 import time
 
 ACK = b"\x06"
+# The trailing words that make a command's messages objects, and the calls that carry them.
+OBJECT_MODES = (b"objects", b"frames")
 ERROR = b"E"
 DIGEST_SIZE = 16
 # Objects carry their stamp as a Python int: no width limit.
@@ -94,14 +98,13 @@ class ChildProtocol:
     def __init__(self) -> None:
         self.handle = self._command
         self._remaining = 0
-        self.objects = False  # whether the current command's messages travel as objects
+        # How the current command's messages travel as objects (OBJECT_MODES), or None: bytes.
+        self.objects = None
         self.fixed_size = None  # the current command's messages' size, where both sides know it
 
     def _command(self, message) -> tuple:
         words = bytes(message).split()
-        objects = bool(words) and words[-1] == b"objects"
-        if objects:
-            words.pop()
+        objects = words.pop() if words and words[-1] in OBJECT_MODES else None
         try:
             verb, numbers = words[0], [int(word) for word in words[1:]]
         except (IndexError, ValueError):
@@ -129,7 +132,7 @@ class ChildProtocol:
             self._done()
         return (message,)
 
-    def _start_stream(self, count: int, size: int, first: int, objects: bool) -> None:
+    def _start_stream(self, count: int, size: int, first: int, objects: bytes | None) -> None:
         self._remaining, self._size, self._expected = count, size, first
         self.fixed_size = None if objects else size
         self._count = self._fold = self._bad_length = self._bad_stamp = 0
@@ -236,22 +239,26 @@ class ChildProtocol:
         return (self._digest.digest(),)
 
     def _done(self) -> None:
-        self.handle, self.objects = self._command, False
+        self.handle, self.objects = self._command, None
 
 
 def serve(endpoint, cpus=None) -> None:
     """The child process's entry point: pin, then answer the parent until told to exit."""
     from ipcbench.payloads import object_calls
+    from ipcbench.transports.frames import oob_object_calls
 
     prepare_child(cpus)
     protocol = ChildProtocol()
     recv, send = endpoint.recv, endpoint.send
-    send_object, recv_object = object_calls(endpoint)
+    calls = {None: (recv, send)}
+    for mode, make_calls in zip(OBJECT_MODES, (object_calls, oob_object_calls), strict=True):
+        send_object, recv_object = make_calls(endpoint)
+        calls[mode] = (recv_object, send_object)
     fixed_calls = getattr(endpoint, "fixed_calls", None)
     try:
         while True:
             # The mode is read before the message arrives: it holds for its replies too.
-            receive, reply = (recv_object, send_object) if protocol.objects else (recv, send)
+            receive, reply = calls[protocol.objects]
             if protocol.handle == protocol._echo:
                 # A tight loop, no state machine per message: a round trip of small messages
                 # measures this process's per-message cost too.

@@ -238,12 +238,13 @@ def _list() -> int:
         PLACEMENTS,
         default_placements,
     )
+    from ipcbench.payloads import KINDS
     from ipcbench.sizes import format_size
     from ipcbench.tables import render
     from ipcbench.transports import registry
 
-    rows = []
-    for transport in registry():
+    rows, transports = [], list(registry())
+    for transport in transports:
         reason = transport.unavailable_reason()
         limit = format_size(transport.max_size) if transport.max_size else "-"
         rows.append(
@@ -268,6 +269,12 @@ def _list() -> int:
     )
     print(f"procs:         {','.join(map(str, DEFAULT_PROCS))} (fanin, pool, counter)")
     print(f"chunksizes:    {','.join(map(str, DEFAULT_CHUNKSIZES))} (pool map, imap)")
+    kinds = []
+    for kind in KINDS:
+        carriers = [t.name for t in transports if kind in t.kinds]
+        few = len(carriers) <= 2  # torch: only torch_mp carries it
+        kinds.append(f"{kind} ({', '.join(carriers)} only)" if few else kind)
+    print(f"kinds:         {', '.join(kinds)} (pingpong and stream; the run says what it skips)")
     print()
     rows = []
     for pattern in PATTERN_SPECS.values():

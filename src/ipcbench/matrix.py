@@ -6,7 +6,7 @@ runs the cell at its `--worker-task` index, so it must not depend on anything bu
 
 from dataclasses import dataclass, field
 
-from ipcbench import limits
+from ipcbench import kind_rules, limits
 from ipcbench.payloads import KINDS
 from ipcbench.peers import LOCAL, parse_peer, peer_notes, peers_and_methods
 from ipcbench.sizes import MAX_SIZE, format_size, parse_size
@@ -249,7 +249,9 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
             for peer, method in peers_and_methods(pattern, subject, selection, METHODS):
                 for size in _sizes(pattern, subject, selection.sizes):
                     for placement in placements:
-                        for kind in _kinds(pattern, selection.kinds):
+                        for kind in kind_rules.carried(
+                            pattern_name, subject, size, selection.kinds
+                        ):
                             for procs in _procs(pattern, subject, selection.procs):
                                 for chunksize in _chunksizes(subject, selection.chunksizes):
                                     if len(cells) == selection.max_cells:
@@ -334,11 +336,6 @@ def _sizes(pattern: Pattern, subject, sizes: tuple[int, ...]) -> tuple[int, ...]
     return fitting
 
 
-def _kinds(pattern: Pattern, kinds: tuple[str, ...]) -> tuple[str, ...]:
-    # The newer patterns send bytes; payload kinds are a question for pingpong and stream.
-    return kinds if pattern.name in DEFAULT_PATTERNS else ("bytes",)
-
-
 def _procs(pattern: Pattern, subject, procs: tuple[int, ...]) -> tuple[int, ...]:
     multi_process = pattern.multi_process or getattr(subject, "multi_process", False)
     return procs if multi_process else (1,)
@@ -417,8 +414,7 @@ def _skip_notes(selection: Selection, names, registry) -> list[str]:
         if owner.name not in selection.patterns:
             notes.append(f"{variant.name} is measured by {owner.name}, which is not selected")
     notes.extend(peer_notes(selection, transports))
-    extra_kinds = [k for k in selection.kinds if k != "bytes"]
-    newer = [p for p in selection.patterns if p not in DEFAULT_PATTERNS]
-    if extra_kinds and newer:
-        notes.append(f"{', '.join(newer)} send bytes only: kind {', '.join(extra_kinds)} skipped")
+    notes += kind_rules.notes(
+        selection.patterns, selection.kinds, selection.sizes, transports, registry
+    )
     return notes

@@ -24,7 +24,7 @@ class DataError(Exception):
 
 def command(endpoint, channel: Channel, words: bytes) -> None:
     """Tell the child what comes next (commands always travel as bytes)."""
-    endpoint.send(words + b" objects" if channel.objects else words)
+    endpoint.send(words + b" " + channel.mode if channel.objects else words)
 
 
 class NoMeter:
@@ -118,8 +118,14 @@ def verify(endpoint, kind: str, size: int, messages: int = 3) -> None:
     """Check contents in full, both ways, with distinct payloads of the cell's kind."""
     if kind == "pickle":
         _verify_objects(endpoint, size, messages)
-    else:  # numpy travels as the array's bytes: checking the byte path checks it
+    elif kind in ("bytes", "numpy"):  # numpy travels as the array's bytes: checking them checks it
         _verify_bytes(endpoint, size, messages)
+    else:
+        from ipcbench.array_kinds import echo_mismatch
+
+        mismatch = echo_mismatch(endpoint, kind, size, messages)
+        if mismatch:
+            raise DataError(mismatch)
 
 
 def _verify_bytes(endpoint, size: int, messages: int) -> None:

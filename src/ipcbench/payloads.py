@@ -8,6 +8,8 @@ pickle  a realistic Python object of about N pickled bytes (a list of dicts with
 numpy   an ndarray of N bytes through the byte path as a buffer (no pickle, no copy to
         bytes where the transport takes a memoryview); the receiver gets an ndarray view
         (np.frombuffer) of what arrived.
+ndarray, pickle5, torch  an array of N bytes through an object path: pickled in band, pickled
+        with its memory out of band, or a shared-memory tensor (see ipcbench.array_kinds).
 """
 
 import pickle
@@ -17,7 +19,15 @@ from typing import Any
 
 from ipcbench import child
 
-KINDS = ("bytes", "pickle", "numpy")
+KINDS = ("bytes", "pickle", "numpy", "ndarray", "pickle5", "torch")
+# What the receiver of a kind gets where that is not the transport's receive mode: a tensor
+# over the sender's shared memory, whatever the transport does with bytes.
+KIND_RECEIVE = {"torch": "view"}
+
+
+def receive_mode(kind: str, transport_receive: str) -> str:
+    """What a cell's receiver gets (transports.base.RECEIVE_MODES)."""
+    return KIND_RECEIVE.get(kind, transport_receive)
 
 
 # Distinct payloads inside the clock: the timed loops rotate through this many prebuilt payloads
@@ -54,6 +64,8 @@ class Channel:
     stamp: Any = None  # the stamp's struct (for the receiver)
     stamps: list | None = None  # each ring payload's stamp as a 1-item integer view (the sender)
     next_stamp: int = 1
+    # Which object calls the child uses when `objects` (child.OBJECT_MODES).
+    mode: bytes = b"objects"
 
     def take(self, count: int) -> int:
         """Reserve `count` message numbers; return the first."""
@@ -73,6 +85,10 @@ def make_channel(endpoint, kind: str, size: int, seed: int = 0) -> Channel:
         return _numpy_channel(endpoint, size, seed)
     if kind == "pickle":
         return _pickle_channel(endpoint, size, seed)
+    if kind in KINDS:
+        from ipcbench.array_kinds import array_channel
+
+        return array_channel(endpoint, kind, size, seed)
     raise ValueError(f"unknown payload kind {kind!r}")
 
 

@@ -128,7 +128,11 @@ def _add_run_options(parser) -> None:
         help="split,same,free: CPU placement of parent and child "
         "(default: split where there are 2+ CPUs)",
     )
-    sel.add_argument("-k", "--kinds", help="payload kinds: bytes,pickle,numpy (default: bytes)")
+    sel.add_argument(
+        "-k",
+        "--kinds",
+        help="payload kinds: bytes,pickle,numpy,ndarray,pickle5,torch (default: bytes)",
+    )
     sel.add_argument(
         "--procs",
         help="process counts for fanin producers, pool workers, counter incrementers "

@@ -12,7 +12,7 @@ import pickle
 from ipcbench.cputime import CpuMeter
 from ipcbench.matrix import Cell
 from ipcbench.patterns import TIMED_LOOPS, verify
-from ipcbench.payloads import make_channel, make_records
+from ipcbench.payloads import make_channel, make_records, receive_mode
 from ipcbench.peers import LOCAL
 from ipcbench.transports.base import MP_METHODS
 
@@ -255,6 +255,10 @@ class Session(Bench):
             # Pickles of equally sized objects vary a little, and protocols differ: be generous.
             pickled = len(pickle.dumps(make_records(self.cell.size)))
             return 2 * pickled + MIN_CAPACITY
+        if self.cell.kind not in ("bytes", "numpy"):
+            from ipcbench.array_kinds import wire_size
+
+            return max(wire_size(self.cell.kind, self.cell.size), MIN_CAPACITY)
         return max(self.cell.size, MIN_CAPACITY)
 
     def time(self, loops: int) -> float:
@@ -266,7 +270,7 @@ class Session(Bench):
 
     def extra_metadata(self, loops: int) -> dict:
         return {
-            "receive": self.transport_class.receive,
+            "receive": receive_mode(self.cell.kind, self.transport_class.receive),
             "helper_cpus": self.describe_helpers(),
             **getattr(self.endpoint, "metadata", {}),
         }

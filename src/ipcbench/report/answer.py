@@ -17,6 +17,7 @@ Honest means four things here:
 from dataclasses import dataclass, field
 
 from ipcbench import stats
+from ipcbench.payloads import KINDS
 from ipcbench.sizes import format_size
 from ipcbench.tables import axis_applies, figure_of, format_interval
 
@@ -125,7 +126,7 @@ def answer_rows(frame, labels: list[str]) -> list[dict]:
     for test, decision in zip(tests, stats.decide([t.pair for t in tests]), strict=True):
         test.decision = decision
     order = {pattern: index for index, pattern in enumerate(PATTERNS)}
-    kinds = {"bytes": 0, "pickle": 1, "numpy": 2}
+    kinds = {kind: index for index, kind in enumerate(KINDS)}
     rows = [_row(r) for r in rankings]
     return sorted(
         rows,
@@ -133,7 +134,7 @@ def answer_rows(frame, labels: list[str]) -> list[dict]:
             labels.index(r["machine"]) if r["machine"] in labels else len(labels),
             order.get(r["pattern"], 99),
             r["size_bytes"],
-            kinds.get(r["kind"], 3),
+            kinds.get(r["kind"], len(kinds)),
             PLACEMENTS.index(r["placement"]) if r["placement"] in PLACEMENTS else len(PLACEMENTS),
             r["role"] != "copy",
         ),

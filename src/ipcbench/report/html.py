@@ -179,10 +179,7 @@ def kind_rows(inputs: Inputs) -> list[dict]:
     for (machine, pattern, transport, method, size, _placement), by_kind in groups.items():
         if len(by_kind) < 2:
             continue  # only cells with something to compare
-        micro = {
-            kind: by_kind[kind]["median"] * 1e6 if kind in by_kind else None
-            for kind in ("bytes", "pickle", "numpy")
-        }
+        micro = {kind: by_kind[kind]["median"] * 1e6 for kind in by_kind}
         row = {
             "machine": machine,
             "pattern": pattern,
@@ -191,9 +188,9 @@ def kind_rows(inputs: Inputs) -> list[dict]:
             "size": format_size(int(size)),
             "share": None,
             "share_text": "—",
-            **micro,
+            "medians": micro,  # µs by kind
         }
-        if micro["bytes"] is not None and micro["pickle"] is not None:
+        if "bytes" in micro and "pickle" in micro:
             row["share"] = 1 - micro["bytes"] / micro["pickle"]
             pair = (
                 list(by_kind["pickle"]["worker_medians"]),
@@ -211,6 +208,14 @@ def kind_rows(inputs: Inputs) -> list[dict]:
         else:
             row["share_text"] = f"{100 * row['share']:.0f}% (untested: one worker)"
     return rows
+
+
+def kind_columns(frame) -> list[str]:
+    """The payload kinds measured, in the order of payloads.KINDS (others after, by name)."""
+    from ipcbench.payloads import KINDS
+
+    present = set(frame["kind"])
+    return [k for k in KINDS if k in present] + sorted(present - set(KINDS))
 
 
 def _kinds_as_transports(inputs: Inputs) -> Inputs:
@@ -261,6 +266,7 @@ def render_report(inputs: Inputs, heatmap_size: int | None = None, command_paths
         comparison=comparison,
         answers=answers,
         kinds=kinds,
+        kind_columns=kind_columns(inputs.frame),
         several=len(inputs.paths) > 1,
         popular=answer.POPULAR,
         in_process=answer.IN_PROCESS_TRANSPORTS,

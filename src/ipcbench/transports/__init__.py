@@ -31,6 +31,7 @@ BUILTIN_CLASSES = (
     ("fifo", "Fifo"),
     ("posix_mq", "PosixMq"),
     ("faster_fifo", "FasterFifo"),
+    ("torch_mp", "TorchMp"),
     # Receive-in-place variants (receive = "view"): labelled, never ranked among the copies.
     ("shared_memory", "SharedMemoryInplace"),
     ("shared_array", "SharedArrayInplace"),

@@ -12,6 +12,11 @@ An endpoint moves whole messages:
     fixed_calls(size)  optional: (send, recv) for messages of exactly `size` bytes, which both
                  sides know, so a byte stream needs no framing for them (the timed loops' bytes
                  payloads; see ipcbench.child). Both ends of a channel must agree on having it.
+    send_frames(frames), recv_frames()  optional: a list of bytes-like frames as one message (a
+                 pickle and its out-of-band buffers); built on send/recv where missing, and the
+                 wire format is the same either way (see transports/frames.py)
+    send_object(obj), recv_object()  optional: the mechanism's own object API (Queue.put,
+                 Connection.send); pickle over send/recv where missing (payloads.object_calls)
     close()      release everything the transport made: child joined, fds closed, shared memory
                  unlinked, manager servers shut down; safe to call twice and after errors
 """
@@ -28,6 +33,14 @@ MP_METHODS = ("fork", "spawn", "forkserver")
 #   view       in place, in shared or the sender's memory, valid until the next message
 #   reference  the very object sent: no second process, nothing crosses a process boundary
 RECEIVE_MODES = ("copy", "view", "reference")
+
+# The payload kinds (ipcbench.payloads.KINDS) a transport carries unless it says otherwise.
+# pickle5 puts a pickle's out-of-band buffers on the byte path as frames of their own: that
+# needs a byte path that moves the bytes as they are, which a queue (it pickles whatever it is
+# given, a frame too) and an in-process hand-over (no bytes move at all) have not.
+KINDS = ("bytes", "pickle", "numpy", "ndarray", "pickle5")
+# Those of queues and in-process hand-overs: every kind but pickle5.
+QUEUE_KINDS = ("bytes", "pickle", "numpy", "ndarray")
 
 # How long a child may take to leave after it was told to (or its channel closed) before it is
 # terminated: generous for a loaded machine, short enough that a hung child costs little.
@@ -53,6 +66,8 @@ class Transport:
     patterns: ClassVar[tuple[str, ...]] = ("pingpong", "stream", "startup")
     # Largest message that several writers can send at once without interleaving, if limited.
     fanin_max_size: ClassVar[int | None] = None
+    # The payload kinds it carries (see KINDS above and ipcbench.payloads).
+    kinds: ClassVar[tuple[str, ...]] = KINDS
     # What recv() hands over (RECEIVE_MODES); rankings compare like with like. Adapters that do
     # not say are taken to deliver copies.
     receive: ClassVar[str] = "copy"

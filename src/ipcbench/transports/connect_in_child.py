@@ -8,7 +8,8 @@ of the endpoint's calls; only the connecting function and its arguments travel t
 
 # The calls child.serve looks up; the object ones and fixed_calls (unframed messages of a known
 # size) exist only where the real endpoint has them, and then the parent's side uses them too.
-CALLS = ("send", "recv", "send_object", "recv_object", "fixed_calls")
+# send_frames/recv_frames likewise (transports/frames.py builds them on send/recv otherwise).
+CALLS = ("send", "recv", "send_object", "recv_object", "fixed_calls", "send_frames", "recv_frames")
 
 
 class ConnectInChild:

@@ -15,7 +15,7 @@ that `list` works without it.
 import os
 from queue import Empty, Full
 
-from ipcbench.transports.base import Transport, start_child, stop_process
+from ipcbench.transports.base import QUEUE_KINDS, Transport, start_child, stop_process
 from ipcbench.transports.peer import check_peer
 
 POLL_SECONDS = 1.0
@@ -73,6 +73,7 @@ class FasterFifo(Transport):
     summary = "two faster_fifo.Queue (shared-memory ring + pthread mutex, no feeder thread)"
     # get() unpickles a new object out of the queue's buffer: the caller gets its own copy.
     receive = "copy"
+    kinds = QUEUE_KINDS  # no pickle5: see base.KINDS
     in_default_matrix = False
 
     @classmethod

@@ -14,6 +14,8 @@ import os
 import struct
 from multiprocessing import reduction
 
+from ipcbench.transports.frames import framed_pieces
+
 HEADER = struct.Struct("<I")
 # Up to this size, copying header and payload into one write is cheaper than a writev.
 SMALL_MESSAGE = 8192
@@ -28,6 +30,7 @@ class FdStream:
         # send and recv are closures over their state: this is the hot path of every round
         # trip, and attribute lookups would cost more than the system calls' Python overhead.
         self.send = _sender(wfd)
+        self.send_frames = _frames_sender(wfd)
         self.recv = framed_receiver(self._reader, capacity)
         self._fixed = {}
 
@@ -68,12 +71,40 @@ def _sender(wfd: int):
         else:
             written = writev(wfd, (pack(size), data))
         if written < HEADER.size + size:
-            # Rare (a signal arrived mid-write): finish the message; the copy is off the fast path.
-            rest = memoryview(pack(size) + data)[written:]
-            while rest:
-                rest = rest[write(wfd, rest) :]
+            _write_rest(wfd, (pack(size), data), written)
 
     return send
+
+
+def _frames_sender(wfd: int):
+    """send_frames (see transports/frames.py): all frames, each framed, in one os.writev."""
+    writev = os.writev
+
+    def send_frames(frames) -> None:
+        pieces = framed_pieces(frames, HEADER)
+        written = writev(wfd, pieces)
+        if written < sum(map(len, pieces)):
+            _write_rest(wfd, pieces, written)
+
+    return send_frames
+
+
+def _write_rest(wfd: int, pieces, written: int) -> None:
+    # Rare (a signal arrived mid-write): finish the message, off the fast path.
+    for rest in unsent(pieces, written):
+        while rest:
+            rest = rest[os.write(wfd, rest) :]
+
+
+def unsent(pieces, done: int):
+    """What is left of `pieces` (bytes-like) once their first `done` bytes went out."""
+    for piece in pieces:
+        piece = memoryview(piece).cast("B")
+        if done >= len(piece):
+            done -= len(piece)
+            continue
+        yield piece[done:]
+        done = 0
 
 
 def _fixed_sender(wfd: int):

@@ -4,7 +4,7 @@ import secrets
 from multiprocessing.managers import SyncManager
 
 from ipcbench import child
-from ipcbench.transports.base import Transport, start_child
+from ipcbench.transports.base import QUEUE_KINDS, Transport, start_child
 from ipcbench.transports.mp_queue import QueueEndpoint
 
 
@@ -22,6 +22,7 @@ class ManagerQueue(Transport):
     name = "manager_queue"
     summary = "two Manager().Queue() proxies, via the manager's server process"
     receive = "copy"
+    kinds = QUEUE_KINDS  # no pickle5: see base.KINDS
     helpers = ("manager server",)
 
     patterns = (*Transport.patterns, "fanin")  # the server serialises the writers

@@ -1,6 +1,6 @@
 """`mp_queue`: two multiprocessing.Queue, one per direction (pickled bytes, a feeder thread)."""
 
-from ipcbench.transports.base import Transport, start_child, stop_process
+from ipcbench.transports.base import QUEUE_KINDS, Transport, start_child, stop_process
 
 
 class QueueEndpoint:
@@ -36,6 +36,7 @@ class MpQueue(Transport):
     name = "mp_queue"
     summary = "two multiprocessing.Queue (pickling, feeder thread), put/get"
     receive = "copy"
+    kinds = QUEUE_KINDS  # no pickle5: see base.KINDS
 
     def open(self, ctx, capacity, child_cpus):
         to_child, to_parent = ctx.Queue(), ctx.Queue()

@@ -4,7 +4,7 @@ A SimpleQueue is a pipe and a lock with the pickling done in the caller's thread
 thread and no buffer, unlike multiprocessing.Queue.
 """
 
-from ipcbench.transports.base import Transport, start_child, stop_process
+from ipcbench.transports.base import QUEUE_KINDS, Transport, start_child, stop_process
 
 
 class SimpleQueueEndpoint:
@@ -36,6 +36,7 @@ class MpSimpleQueue(Transport):
     name = "mp_simple_queue"
     summary = "two multiprocessing.SimpleQueue (pickling, no feeder thread), put/get"
     receive = "copy"
+    kinds = QUEUE_KINDS  # no pickle5: see base.KINDS
     in_default_matrix = False
 
     def open(self, ctx, capacity, child_cpus):

@@ -7,7 +7,7 @@ message handling, with no IPC at all. Subtract it mentally from any other figure
 from collections import deque
 
 from ipcbench.child import ChildProtocol, StopServing
-from ipcbench.transports.base import Transport
+from ipcbench.transports.base import QUEUE_KINDS, Transport
 
 
 class LoopbackEndpoint:
@@ -33,6 +33,7 @@ class Null(Transport):
     name = "null"
     summary = "no IPC: the same loop against an in-process loopback (the harness's floor)"
     receive = "reference"
+    kinds = QUEUE_KINDS  # no pickle5: see base.KINDS
     methods = ("none",)
 
     def open(self, ctx, capacity, child_cpus):

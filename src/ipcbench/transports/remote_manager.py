@@ -14,7 +14,7 @@ import secrets
 from multiprocessing.managers import BaseManager
 
 from ipcbench import child
-from ipcbench.transports.base import Transport, start_child
+from ipcbench.transports.base import QUEUE_KINDS, Transport, start_child
 from ipcbench.transports.connect_in_child import ConnectInChild
 from ipcbench.transports.manager_queue import ManagerQueueEndpoint
 from ipcbench.transports.mp_queue import QueueEndpoint
@@ -59,6 +59,7 @@ class RemoteManager(Transport):
         "BaseManager server with two queues (on 127.0.0.1 or facing the peer), by address+authkey"
     )
     receive = "copy"
+    kinds = QUEUE_KINDS  # no pickle5: see base.KINDS
     helpers = ("manager server",)
     in_default_matrix = False
     crosses_hosts = True

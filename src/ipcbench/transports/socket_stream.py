@@ -9,7 +9,8 @@ received straight into a reused buffer.
 import socket
 
 from ipcbench.transports.base import start_child, stop_process
-from ipcbench.transports.framing import HEADER, SMALL_MESSAGE, framed_receiver
+from ipcbench.transports.frames import framed_pieces
+from ipcbench.transports.framing import HEADER, SMALL_MESSAGE, framed_receiver, unsent
 
 
 class SocketStream:
@@ -20,6 +21,7 @@ class SocketStream:
         self._reader = sock.makefile("rb", buffering=1 << 16)
         # Closures over their state: this is the hot path of every round trip.
         self.send = _sender(sock)
+        self.send_frames = _frames_sender(sock)
         self.recv = framed_receiver(self._reader, capacity)
 
     def close(self) -> None:
@@ -48,14 +50,31 @@ def _sender(sock):
         if size <= SMALL_MESSAGE:  # one copy into one send is cheaper than a gather
             sendall(pack(size) + data)
             return
-        sent = sendmsg((pack(size), data)) - HEADER.size  # gather: no copy of the payload
-        if sent < 0:  # not even the header went (rare): send the whole message the slow way
-            sendall(pack(size)[sent:])
-            sent = 0
-        if sent < size:
-            sendall(memoryview(data)[sent:])
+        pieces = (pack(size), data)
+        sent = sendmsg(pieces)  # gather: no copy of the payload
+        if sent < HEADER.size + size:
+            _send_rest(sendall, pieces, sent)
 
     return send
+
+
+def _frames_sender(sock):
+    """send_frames (see transports/frames.py): all frames, each framed, in one sendmsg."""
+    sendall, sendmsg = sock.sendall, sock.sendmsg
+
+    def send_frames(frames) -> None:
+        pieces = framed_pieces(frames, HEADER)
+        sent = sendmsg(pieces)
+        if sent < sum(map(len, pieces)):
+            _send_rest(sendall, pieces, sent)
+
+    return send_frames
+
+
+def _send_rest(sendall, pieces, sent: int) -> None:
+    # A socket's buffer took only part of the message: the rest the slow way.
+    for rest in unsent(pieces, sent):
+        sendall(rest)
 
 
 def open_socket_pair(ctx, capacity: int, child_cpus, parent_sock, child_sock) -> SocketStream:

@@ -10,7 +10,7 @@ import queue
 import threading
 
 from ipcbench.child import ChildProtocol, StopServing
-from ipcbench.transports.base import Transport
+from ipcbench.transports.base import QUEUE_KINDS, Transport
 
 STOP = None  # put by close(): ends the serving thread even if it missed the exit command
 
@@ -54,6 +54,7 @@ class ThreadQueue(Transport):
     name = "thread_queue"
     summary = "two queue.Queue between two threads of one process (no IPC: the GIL's cost)"
     receive = "reference"
+    kinds = QUEUE_KINDS  # no pickle5: see base.KINDS
     methods = ("none",)
     in_default_matrix = False
 
