@@ -2,11 +2,13 @@
 the cross-host accept that refuses strangers and wrong keys, the fleet's command line, and the
 flags refused before any cluster is reached (tests/test_cluster.py runs the real thing)."""
 
+import multiprocessing.resource_tracker
 import socket
 import subprocess
 import sys
 import threading
 
+import psutil
 import pytest
 from conftest import run_cli
 from results_helpers import synthetic_file
@@ -136,3 +138,49 @@ def test_a_plain_run_never_imports_ray():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "ray_actor" in done.stdout and "ray_object" in done.stdout
+
+
+@pytest.fixture(scope="module")
+def private_ray():
+    """A private one-node Ray in this process: its node, on this host, is enough of a "peer" for
+    the cross-host path to run where no namespaces can be made. Yields the node's address."""
+    pytest.importorskip("ray")
+    from ipcbench import cluster
+
+    cluster.session()
+    yield cluster.nodes()[0].address
+    cluster.shutdown_private()
+    # remote_manager's server was started by spawn, which left multiprocessing's tracker running
+    multiprocessing.resource_tracker._resource_tracker._stop()
+
+
+@pytest.mark.parametrize("name", ["tcp", "remote_manager", "ray_object"])
+def test_a_child_started_by_a_launcher_on_a_node_serves_the_cell(private_ray, name):
+    from ipcbench.session import Session
+
+    cell = Cell("stream", name, "exec", 4096, "free", peer=private_ray)
+    with Session(cell, REGISTRY[name]) as session:
+        session.time(session.calibrate(0.001))
+        metadata = session.extra_metadata(8)
+        children = [p for p in psutil.Process().children(recursive=True) if _peer_child(p)]
+        assert len(children) == (name != "ray_object")  # an ordinary process, not a Ray worker
+    assert metadata["peer_ipcbench_version"] == results.__version__
+    assert metadata["peer_cpu_count"] >= 1 and metadata["peer_child_cpus"] == "unpinned"
+    assert not [p for p in psutil.Process().children(recursive=True) if _peer_child(p)]
+
+
+def _peer_child(process) -> bool:
+    try:
+        return "ipcbench.peer_child" in process.cmdline() and process.status() != "zombie"
+    except psutil.Error:
+        return False
+
+
+def test_a_fleet_node_runs_ipcbench_and_streams_its_lines():
+    argv = ["-t", "null", "-m", "none", "-p", "pingpong", "-s", "64", "--quick"]
+    items = list(fleet.run_on_node([*argv, "--processes", "1", "--name", "n1"], None))
+    lines = [item[1] for item in items if item[0] == "line"]
+    (done,) = [item for item in items if item[0] == "done"]
+    assert done[1] == 0 and any("pingpong/null/none/64B" in line for line in lines)
+    assert all(fleet.RESULT in line for line in lines if "->" in line)  # no temporary path
+    assert '"name":"n1"' in done[2].replace(" ", "")

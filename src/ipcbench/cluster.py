@@ -9,8 +9,8 @@ the cluster accepts this client's token (Ray's `RAY_AUTH_MODE=token`), and only 
 ray.init: Ray alone would retry a wrong token for a minute, printing a warning a second.
 
 Without `--cluster`, the Ray transports start a private Ray for the process (once, reused by
-every channel it opens): on 127.0.0.1, protected by a random token, in a temporary directory that
-goes with it. Its processes are this process's descendants, so the CPU meter counts them, and
+every channel it opens): protected by a random token (Ray listens on the host's address, never
+only on 127.0.0.1), in a temporary directory that goes with it. Its processes are this process's descendants, so the CPU meter counts them, and
 they are placed on the child's CPUs like any transport's helpers.
 """
 
@@ -232,7 +232,6 @@ def _start_private() -> None:
             include_dashboard=False,
             namespace=NAMESPACE,
             _temp_dir=directory,
-            _node_ip_address="127.0.0.1",
             **_QUIET,
         )
     except BaseException:

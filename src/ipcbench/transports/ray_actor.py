@@ -17,7 +17,7 @@ from collections import deque
 
 from ipcbench import cluster
 from ipcbench.child import ChildProtocol, StopServing
-from ipcbench.transports.base import CHILD_EXIT_GRACE, Transport
+from ipcbench.transports.base import CHILD_EXIT_GRACE, QUEUE_KINDS, Transport
 
 # Placing the actor and starting its worker process: generous for a loaded node.
 START_TIMEOUT = 60.0
@@ -99,6 +99,8 @@ class RayActor(Transport):
     in_default_matrix = False
     crosses_hosts = True
     helpers = ("Ray's node processes",)
+    # No pickle5: Ray serialises what it carries itself (as a queue pickles), see base.KINDS.
+    kinds = QUEUE_KINDS
     actor_class = ChildActor
     endpoint_class = RayEndpoint
 
