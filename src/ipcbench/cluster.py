@@ -10,8 +10,9 @@ ray.init: Ray alone would retry a wrong token for a minute, printing a warning a
 
 Without `--cluster`, the Ray transports start a private Ray for the process (once, reused by
 every channel it opens): protected by a random token (Ray listens on the host's address, never
-only on 127.0.0.1), in a temporary directory that goes with it. Its processes are this process's descendants, so the CPU meter counts them, and
-they are placed on the child's CPUs like any transport's helpers.
+only on 127.0.0.1), in a temporary directory that goes with it. Its processes are this
+process's descendants, so the CPU meter counts them, and they are placed on the child's CPUs
+like any transport's helpers.
 """
 
 import atexit
@@ -32,6 +33,8 @@ REACH_TIMEOUT = 5.0
 CONNECT_RETRIES = "3"
 NAMESPACE = "ipcbench"
 PRIVATE_OBJECT_STORE = 128 << 20
+# How long the private Ray's processes get to leave after ray.shutdown().
+SHUTDOWN_GRACE = 10.0
 INSTALL = "pip install 'ipcbench[ray]'"
 
 
@@ -306,9 +309,17 @@ def shutdown_private() -> None:
     """Stop the private Ray (if any) and remove its directory."""
     if not _private:
         return
+    import psutil
     import ray
 
+    left = []
+    for pid in private_processes():
+        with contextlib.suppress(psutil.Error):
+            left.append(psutil.Process(pid))
     ray.shutdown()
     _reload_auth()  # back to this process's own settings, now that the private Ray is gone
+    # Its processes write logs into the directory until they are gone: wait for them first
+    # (reaping those that are this process's children).
+    psutil.wait_procs(left, timeout=SHUTDOWN_GRACE)
     shutil.rmtree(_private["directory"], ignore_errors=True)
     _private.clear()
