@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ipcbench import results
+from ipcbench import cluster, results
 
 SHM = Path("/dev/shm")
 
@@ -168,9 +168,11 @@ def with_plugins() -> dict:
 
 
 def infrastructure(process: psutil.Process) -> bool:
-    """multiprocessing's per-process helpers (forkserver, resource tracker) outlive channels."""
+    """multiprocessing's per-process helpers (forkserver, resource tracker) and the private Ray
+    of the Ray transports (its node processes and idle workers) outlive channels."""
     command = " ".join(process.cmdline())
-    return "forkserver" in command or "resource_tracker" in command
+    private_ray = process.pid in cluster.private_processes()
+    return "forkserver" in command or "resource_tracker" in command or private_ray
 
 
 def new_shm_entries(before: set[str]) -> set[str]:
@@ -218,6 +220,7 @@ def stop_multiprocessing_helpers():
     # These private helpers are the documented way CPython's own tests stop them.
     multiprocessing.forkserver._forkserver._stop()
     multiprocessing.resource_tracker._resource_tracker._stop()
+    cluster.shutdown_private()
     multiprocessing.resource_sharer.stop()  # torch_mp's handles are passed through it
 
 

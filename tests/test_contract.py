@@ -8,6 +8,7 @@ import os
 import pytest
 from conftest import live_children, new_shm_entries, timed_within_wall
 
+from ipcbench import cluster
 from ipcbench.benches import open_bench
 from ipcbench.benches.base import DataError, start_context
 from ipcbench.benches.pingpong import pingpong, verify
@@ -38,6 +39,15 @@ KIND_CASES = (
 )
 
 pytestmark = pytest.mark.usefixtures("stop_multiprocessing_helpers")
+
+
+@pytest.fixture(autouse=True)
+def private_ray_only_for_ray_transports(request):
+    """The Ray transports' private Ray (started once, by their first case) is made of this
+    process's descendants: the CPU meter of any other transport's cell would count it."""
+    name = getattr(request.node, "callspec", None) and request.node.callspec.params.get("name")
+    if not (name or "").startswith("ray_"):
+        cluster.shutdown_private()
 
 
 @pytest.mark.parametrize(("name", "method"), CASES, ids=[f"{n}-{m}" for n, m in CASES])

@@ -18,7 +18,7 @@ import pytest
 from ipcbench.transports.connect_in_child import ConnectInChild
 from ipcbench.transports.handshake import PeerNotAuthenticated
 from ipcbench.transports.remote_manager import RemoteManager
-from ipcbench.transports.tcp_loopback import connect_pair
+from ipcbench.transports.tcp import connect_pair
 
 # The intruder's pickle: loading it runs `touch MARKER`.
 EVIL = """
@@ -223,7 +223,7 @@ def test_remote_manager_rejects_the_intruder_and_serves_the_child(method, marker
     assert len(ctx.intruders) == 1
 
 
-def test_tcp_loopback_closes_a_connection_that_is_not_its_own(marker):
+def test_tcp_closes_a_connection_that_is_not_its_own(marker):
     with socket.create_server(("127.0.0.1", 0), backlog=4) as listener:
         host, port = listener.getsockname()
         intruder = start_intruder(TCP_INTRUDER, f"{host}:{port}", marker)

@@ -26,7 +26,7 @@ from ipcbench.transports import registry
 from ipcbench.transports.base import CHILD_EXIT_GRACE
 from ipcbench.transports.connect_in_child import ConnectInChild
 from ipcbench.transports.remote_manager import QueueServer, RemoteManager
-from ipcbench.transports.tcp_loopback import loopback_pair
+from ipcbench.transports.tcp import loopback_pair
 from ipcbench.transports.thread_queue import ThreadQueue
 from ipcbench.transports.zmq_pair import ZmqIpc
 
@@ -35,7 +35,7 @@ NEW = (
     "mp_simple_queue",
     "shared_memory",
     "unix_socket",
-    "tcp_loopback",
+    "tcp",
     "remote_manager",
     "thread_queue",
     "zmq_ipc",
@@ -150,7 +150,7 @@ def _fake_connect(opened):
     return _FakeEndpoint(opened)
 
 
-def test_tcp_loopback_turns_nagle_off_on_both_ends():
+def test_tcp_turns_nagle_off_on_both_ends():
     server, client = loopback_pair()
     with server, client:
         assert server.getpeername() == client.getsockname()

@@ -11,11 +11,23 @@ from ipcbench.sizes import format_size, parse_size
 
 METHODS = ("fork", "spawn", "forkserver", "exec", "none")
 PLACEMENTS = ("split", "same", "free")
+# Where a cell's child runs: this host, or a cluster node by its IP address (see peers.py).
+LOCAL = "local"
 # The metadata keys (and frame columns) of a cell's axes, in the order of the name.
-AXES = ("pattern", "transport", "method", "size_bytes", "placement", "kind", "procs", "chunksize")
+AXES = (
+    "pattern",
+    "transport",
+    "method",
+    "size_bytes",
+    "placement",
+    "kind",
+    "procs",
+    "chunksize",
+    "peer",
+)
 # Every ipcbench file has these; axes added later are absent from older files: their defaults.
 REQUIRED_AXES = AXES[:5]
-APPENDED_AXES = {"kind": "bytes", "procs": 1, "chunksize": 1}
+APPENDED_AXES = {"kind": "bytes", "procs": 1, "chunksize": 1, "peer": LOCAL}
 
 
 @dataclass(frozen=True, order=True)
@@ -36,6 +48,7 @@ class Cell:
     kind: str = "bytes"
     procs: int = 1  # processes: fanin producers, pool workers, counter incrementers
     chunksize: int = 1  # pool map/imap
+    peer: str = LOCAL  # where the child runs: this host, or a cluster node's address
 
     @property
     def name(self) -> str:
@@ -46,12 +59,14 @@ class Cell:
             axes.append(f"procs={self.procs}")
         if self.chunksize != 1:
             axes.append(f"chunksize={self.chunksize}")
+        if self.peer != LOCAL:
+            axes.append(f"peer={self.peer}")
         return "/".join(axes)
 
     @classmethod
     def from_name(cls, name: str) -> "Cell":
         parts = name.split("/")
-        if not 5 <= len(parts) <= 8:
+        if not 5 <= len(parts) <= 9:
             raise ValueError(f"not an ipcbench cell name: {name!r}")
         pattern, transport, method, size, placement, *extra = parts
         axes = {}
@@ -61,6 +76,8 @@ class Cell:
                 axes["kind"] = part
             elif key in ("procs", "chunksize") and value.isdigit() and int(value) >= 1:
                 axes[key] = int(value)
+            elif key == "peer" and value != LOCAL and parse_peer(value) == value:
+                axes[key] = value
             else:
                 raise ValueError(f"not an ipcbench cell name: {name!r}")
         size_bytes = 0 if size == "0B" else parse_size(size)
@@ -87,3 +104,15 @@ class Cell:
 def _plain(value):
     """numpy scalars (a frame row's) -> Python ones: cells hash and print alike either way."""
     return value.item() if hasattr(value, "item") else value
+
+
+def parse_peer(text: str) -> str:
+    """A peer as given (`local`, or a node's IP address); ValueError if it is neither."""
+    import ipaddress
+
+    if text != LOCAL:
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            raise ValueError(f"peer {text!r} is not a node's IP address (nor {LOCAL})") from None
+    return text

@@ -1,11 +1,12 @@
 """Compare result files cell by cell: ratios to a baseline, significance, regressions.
 
 Cells are aligned by their Cell (pattern, transport, method, size, placement, kind, procs,
-chunksize); files from before the procs and chunksize axes load with both at 1, so they align
-with the cells of newer files at those values. The ratio is always `time / baseline time` on
-the medians (pyperf stores seconds per round trip, message, task, process or increment), so a
-ratio above 1 is slower for every pattern, rates included. CPU time per message (where measured)
-is shown beside each median but takes no part in the ratio or the test.
+chunksize, peer); files from before the procs, chunksize and peer axes load with 1, 1 and local,
+so they align with the cells of newer files at those values. The ratio is always
+`time / baseline time` on the medians (pyperf stores seconds per round trip, message, task,
+process or increment), so a ratio above 1 is slower for every pattern, rates included. CPU time
+per message (where measured) is shown beside each median but takes no part in the ratio or the
+test.
 
 Significance is decided where the noise is (see stats.py): on worker medians, not raw values
 (values inside one worker agree far better than workers minutes apart do), with a t-test on

@@ -67,6 +67,12 @@ def zmq_directory() -> str:
     return tempfile.mkdtemp(prefix=f"{ZMQ_PREFIX}{os.getpid()}-")
 
 
+def claim_directory(path: str) -> None:
+    """Record this process as the owner of a temporary directory: swept once it is gone."""
+    with open(os.path.join(path, OWNER_FILE), "w", encoding="ascii") as stream:
+        stream.write(str(os.getpid()))
+
+
 def segment_name() -> str:
     """A shared-memory segment name that records its creator (see sweep_stale)."""
     return f"{PREFIX}{os.getpid()}-{secrets.token_hex(8)}"

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ipcbench import benches, machine
-from ipcbench.cell import METHODS, Cell
-from ipcbench.results import ResultFile, ResultFileError, load
+from ipcbench.cell import LOCAL, METHODS, Cell
+from ipcbench.results import RENAMED, ResultFile, ResultFileError, load
 from ipcbench.units import LATENCY
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ FRAME_COLUMNS = (
     "kind",
     "procs",
     "chunksize",
+    "peer",
     "receive",
     "n",
     "workers",
@@ -230,7 +231,7 @@ def _rows(path: Path, result: ResultFile, who, label: str):
             "python_implementation": meta.get("python_implementation"),
             "ipcbench_version": meta.get("ipcbench_version"),
             "pattern": meta["pattern"],
-            "transport": meta["transport"],
+            "transport": RENAMED.get(meta["transport"], meta["transport"]),
             "method": meta["method"],
             "size_bytes": size,
             "size": format_size(size),
@@ -238,6 +239,7 @@ def _rows(path: Path, result: ResultFile, who, label: str):
             "kind": meta.get("kind", "bytes"),  # files from before the axis hold bytes
             "procs": meta.get("procs", 1),
             "chunksize": meta.get("chunksize", 1),
+            "peer": meta.get("peer", LOCAL),  # files from before the axis ran locally
             "receive": meta.get("receive") or _RECEIVE_BEFORE_RECORDED.get(meta["transport"], ""),
             "n": len(values),
             "workers": summary.workers,
@@ -282,4 +284,5 @@ def cell_order(cell: Cell) -> tuple:
         cell.kind,
         cell.procs,
         cell.chunksize,
+        cell.peer,
     )

@@ -29,6 +29,7 @@ from ipcbench import benches, conditions, results
 from ipcbench.cell import Cell
 from ipcbench.errors import UsageError
 from ipcbench.launch import SILENCE_MARGIN, Worker
+from ipcbench.peers import runs_alone
 from ipcbench.progress import Progress
 from ipcbench.stopping import ManagerStop, held
 from ipcbench.units import figure
@@ -111,12 +112,16 @@ def run_passes(runner, plan: Plan, job_argument: dict) -> int:
 
 def _next_batch(due: list[Cell]) -> list[Cell]:
     """Take the next cells of the pass's order for one worker (fewer where a cell needs its own)."""
-    if benches.pattern(due[0].pattern).fresh_worker:
+    if _alone(due[0]):
         return [due.pop(0)]
     batch = []
-    while due and len(batch) < BATCH_CELLS and not benches.pattern(due[0].pattern).fresh_worker:
+    while due and len(batch) < BATCH_CELLS and not _alone(due[0]):
         batch.append(due.pop(0))
     return batch
+
+
+def _alone(cell: Cell) -> bool:
+    return benches.pattern(cell.pattern).fresh_worker or runs_alone(cell)
 
 
 @dataclass

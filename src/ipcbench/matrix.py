@@ -11,6 +11,7 @@ from ipcbench.benches.spec import Pattern, Variant
 from ipcbench.cell import METHODS, PLACEMENTS, Cell
 from ipcbench.errors import UsageError, did_you_mean
 from ipcbench.payloads import KINDS
+from ipcbench.peers import LOCAL, parse_peer, peer_notes, peers_and_methods
 from ipcbench.sizes import MAX_SIZE, format_size
 
 DEFAULT_SIZES = (64, 4 << 10, 64 << 10, 1 << 20)
@@ -39,6 +40,7 @@ class Selection:
     kinds: tuple[str, ...] = ("bytes",)
     procs: tuple[int, ...] = DEFAULT_PROCS
     chunksizes: tuple[int, ...] = DEFAULT_CHUNKSIZES
+    peers: tuple[str, ...] = (LOCAL,)
     notes: list[str] = field(default_factory=list)
     max_cells: int = limits.DEFAULT_MAX_CELLS
 
@@ -58,6 +60,11 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
     _check_known("start method", selection.methods, METHODS)
     _check_known("placement", selection.placements, PLACEMENTS)
     _check_known("payload kind", selection.kinds, KINDS)
+    for peer in selection.peers:
+        try:
+            parse_peer(peer)
+        except ValueError as error:
+            raise SelectionError(str(error)) from None
     _check_limits(selection)
     names = _subject_names(selection, registry)
     placements = selection.placements or default_placements(cpu_count)
@@ -71,7 +78,7 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
             subject = _subject(pattern, name, registry)
             if subject is None:
                 continue
-            for method in [m for m in (selection.methods or METHODS) if m in subject.methods]:
+            for peer, method in peers_and_methods(pattern, subject, selection, METHODS):
                 for size in _sizes(pattern, subject, selection.sizes):
                     for placement in placements:
                         for kind in kind_rules.carried(
@@ -85,18 +92,8 @@ def build_cells(selection: Selection, registry, cpu_count: int) -> list[Cell]:
                                             len(cells) + 1,
                                             selection.max_cells,
                                         )
-                                    cells.append(
-                                        Cell(
-                                            pattern_name,
-                                            name,
-                                            method,
-                                            size,
-                                            placement,
-                                            kind,
-                                            procs,
-                                            chunksize,
-                                        )
-                                    )
+                                    axes = (size, placement, kind, procs, chunksize, peer)
+                                    cells.append(Cell(pattern_name, name, method, *axes))
     selection.notes[:] = _skip_notes(selection, names, registry)
     if not cells:
         raise SelectionError("the selection yields no cell: " + "; ".join(selection.notes))
@@ -121,6 +118,7 @@ def cells_of_names(names: list[str], registry, cpu_count: int, max_cells: int) -
                 kinds=(cell.kind,),
                 procs=(cell.procs,),
                 chunksizes=(cell.chunksize,),
+                peers=(cell.peer,),
             )
             planned = build_cells(selection, registry, cpu_count)
         except ValueError as error:  # SelectionError, LimitError, a bad name or size
@@ -255,6 +253,7 @@ def _skip_notes(selection: Selection, names, registry) -> list[str]:
         owner = next(p for p in benches.patterns().values() if variant in p.variants)
         if owner.name not in selection.patterns:
             notes.append(f"{variant.name} is measured by {owner.name}, which is not selected")
+    notes.extend(peer_notes(selection, transports))
     notes += kind_rules.notes(
         selection.patterns, selection.kinds, selection.sizes, transports, registry
     )

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from ipcbench import benches, limits, matrix, results
+from ipcbench import benches, cluster_cli, limits, matrix, results
 from ipcbench.errors import UsageError
 from ipcbench.manager import Plan, save, workers_done
 from ipcbench.matrix import Selection
@@ -21,7 +21,7 @@ def make_plan(args, registry, profile_name: str, passes: int) -> Plan:
         raise UsageError("--append adds runs of the machine FILE names: drop --name")
     if args.resume:
         return _plan_resume(args, registry)
-    selection = _selection(args)
+    selection = read_selection(args)
     cells = matrix.build_cells(selection, registry, len(os.sched_getaffinity(0)))
     if args.affinity and any(cell.placement != "free" for cell in cells):
         raise UsageError("pyperf's --affinity pins the parent itself: use it with --placement free")
@@ -84,6 +84,7 @@ def _plan_resume(args, registry) -> Plan:
         raise UsageError(f"{output}: {error}") from None
     if not cells:
         raise UsageError(f"{output}: every planned cell is done; nothing to resume")
+    cluster_cli.check_resume(cells, args)
     for cell in cells:
         result.failed.pop(cell.name, None)  # tried again
     return Plan(cells, output, result, passes)
@@ -107,7 +108,8 @@ def _redacted_if_asked(args, result: results.ResultFile) -> results.ResultFile:
     return redacted(result)
 
 
-def _selection(args) -> Selection:
+def read_selection(args) -> Selection:
+    """The selection of the command line, over its suite file's."""
     from ipcbench.suites import read_suite
 
     suite = read_suite(args.suite) if args.suite else {}
@@ -122,6 +124,7 @@ def _selection(args) -> Selection:
         return tuple(dict.fromkeys(items))
 
     selection = Selection(max_cells=args.max_cells)
+    selection.peers = cluster_cli.peers(args) or selection.peers
     for key, flag in (
         ("transports", args.transports),
         ("methods", args.methods),

@@ -211,7 +211,7 @@ def _check_benchmark(path: Path, bench) -> None:
         count = metadata.get(key, 1)
         if not (isinstance(count, int) and not isinstance(count, bool) and count >= 1):
             raise ResultFileError(f"{path}: benchmark {name!r} has an impossible {key} {count!r}")
-    for key in ("pattern", "transport", "method", "placement", "kind", *MACHINE_TEXT_KEYS):
+    for key in ("pattern", "transport", "method", "placement", "kind", "peer", *MACHINE_TEXT_KEYS):
         if not isinstance(metadata.get(key, ""), str):
             raise ResultFileError(f"{path}: benchmark {name!r} has a non-text {key}")
     cpus = metadata.get("cpu_count", 1)
@@ -256,3 +256,16 @@ def _string_map(value, what: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise ValueError(f"'{what}' must map cell names to reasons")
     return dict(value)
+
+
+# Transports renamed since files were written: old files load under the new name, so that their
+# cells line up with new ones in show, compare and report.
+RENAMED = {"tcp_loopback": "tcp"}
+
+
+def with_suite_metadata(text: str, **values) -> str:
+    """A result file's text with `values` added to its suite metadata (common to every cell:
+    pyperf shows it, and keeps it when the file is loaded and saved again)."""
+    data = json.loads(text)
+    data.setdefault("metadata", {}).update(values)
+    return json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"

@@ -17,7 +17,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from ipcbench import limits, planning, results
+from ipcbench import cluster_cli, limits, planning, results
 from ipcbench.arguments import OneLineParser
 from ipcbench.cell import METHODS
 from ipcbench.errors import UsageError
@@ -62,6 +62,8 @@ def main(argv: list[str]) -> int:
     args = runner.parse_args(argv)
     if args.worker:
         from ipcbench.worker import run_worker
+
+        cluster_cli.in_worker(args)
 
         return run_worker(runner, args)
     return _run_manager(runner, args, profile_name)
@@ -221,6 +223,8 @@ def _add_run_options(parser, known: _Defaults) -> None:
         help=f"refuse a selection of more cells (default {limits.DEFAULT_MAX_CELLS})",
     )
 
+    cluster_cli.add_arguments(parser)
+
     # Manager -> worker plumbing; not for users.
     parser.add_argument("--job", help=argparse.SUPPRESS)
 
@@ -262,6 +266,7 @@ _next_job: dict = {}
 def _worker_arguments(cmd: list[str], args) -> None:
     cmd.append(f"--job={_next_job['path']}")
     cmd.append(f"--cell-timeout={args.cell_timeout}")
+    cluster_cli.worker_arguments(cmd, args)
 
 
 # -- manager -----------------------------------------------------------------------------------
@@ -273,6 +278,11 @@ def _run_manager(runner, args, profile_name: str) -> int:
     for option in ("in_process", "compare_to"):
         if getattr(args, option):
             raise UsageError(f"pyperf's --{option.replace('_', '-')} is not supported by ipcbench")
+    cluster_cli.check(args)
+    if cluster_cli.is_fleet(args):
+        from ipcbench import fleet
+
+        return fleet.run(args, sys.argv[1:], lambda: planning.read_selection(args))
     plan = planning.make_plan(args, registry(), profile_name, passes=runner.args.processes)
     pyperf_args = runner.args
     print(

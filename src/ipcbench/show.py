@@ -6,7 +6,7 @@ detail column appear only where some cell has them.
 """
 
 from ipcbench import benches, machine
-from ipcbench.cell import Cell
+from ipcbench.cell import LOCAL, Cell
 from ipcbench.conditions import noise_warning
 from ipcbench.findings import presenter
 from ipcbench.loader import cell_order, load_inputs
@@ -73,6 +73,8 @@ def _cell_table(frame) -> list[str]:
     ]
     details = [detail(r) for r in rows]
     flagged = any(r.unstable for r in rows)
+    # Cross-host cells (run --peer) say where their child ran; local-only files read as before.
+    axes += ["peer"] if any(r.peer != LOCAL for r in rows) else []
     headers = ["pattern", "transport", "method", "size", "placement", "kind", *axes]
     headers += ["median", "95% interval", *(["!"] if flagged else []), "workers", "CPU µs/msg"]
     receive = "receive" in frame.columns and any(not missing(r.receive) for r in rows)
@@ -80,7 +82,9 @@ def _cell_table(frame) -> list[str]:
     table = []
     for row, extra in zip(rows, details, strict=True):
         shown_axes = [
-            str(getattr(row, axis)) if _axis_applies(row, axis) or getattr(row, axis) != 1 else "-"
+            str(getattr(row, axis))
+            if axis == "peer" or _axis_applies(row, axis) or getattr(row, axis) != 1
+            else "-"
             for axis in axes
         ]
         unit = _declaration(row.pattern).unit

@@ -17,7 +17,7 @@ from time import perf_counter
 
 from ipcbench.benches.base import MIN_CAPACITY, Bench, DataError, channel_modules, describe_helpers
 from ipcbench.benches.spec import Pattern
-from ipcbench.cell import Cell
+from ipcbench.cell import LOCAL, Cell
 from ipcbench.child import DIGEST_SIZE, object_calls
 from ipcbench.cputime import CpuMeter
 from ipcbench.payloads import (
@@ -162,9 +162,16 @@ class Session(Bench):
         return channel_modules(self.transport_class)
 
     def open(self) -> None:
-        self.endpoint = self.transport_class().open(
-            self.context, self.capacity(), self.child_cpus[0]
-        )
+        if self.cell.peer != LOCAL:  # the child on another node of the cluster
+            from ipcbench.remote_child import open_on_peer
+
+            self.endpoint = open_on_peer(
+                self.transport_class, self.cell, self.capacity(), self.child_cpus[0]
+            )
+        else:
+            self.endpoint = self.transport_class().open(
+                self.context, self.capacity(), self.child_cpus[0]
+            )
         self.channel = make_channel(self.endpoint, self.cell.kind, self.cell.size)
         self.meter = CpuMeter(self.usable_cpus())
 

@@ -1,8 +1,9 @@
-"""Payload kinds on the page: the serialisation table, and kinds as lines of their own."""
+"""Payload kinds on the page: the serialisation table; kinds and peers as lines of their own."""
 
 from dataclasses import replace
 
 from ipcbench import benches, stats
+from ipcbench.cell import LOCAL
 from ipcbench.loader import Inputs
 from ipcbench.payloads import KINDS
 from ipcbench.sizes import format_size
@@ -71,4 +72,16 @@ def kinds_as_transports(inputs: Inputs) -> Inputs:
     return replace(
         inputs,
         frame=frame.assign(transport=frame["transport"].where(frame["kind"] == "bytes", labelled)),
+    )
+
+
+def peers_as_transports(inputs: Inputs) -> Inputs:
+    """Cross-host cells get lines and rows of their own too: `tcp → 10.0.0.2`."""
+    frame = inputs.frame
+    remote = frame["peer"] != LOCAL
+    if not remote.any():
+        return inputs
+    labelled = frame["transport"] + " → " + frame["peer"]
+    return replace(
+        inputs, frame=frame.assign(transport=frame["transport"].where(~remote, labelled))
     )

@@ -18,7 +18,7 @@ from ipcbench.conditions import noise_warning
 from ipcbench.loader import Inputs, cell_order
 from ipcbench.report import answer, significance
 from ipcbench.report.figures import CHARTS, Drawing, Plot, command, plot
-from ipcbench.report.kinds import kind_columns, kind_rows, kinds_as_transports
+from ipcbench.report.kinds import kind_columns, kind_rows, kinds_as_transports, peers_as_transports
 from ipcbench.report.sections import headlines, pattern_sections
 from ipcbench.sizes import format_size
 from ipcbench.units import missing
@@ -33,6 +33,7 @@ def render_report(inputs: Inputs, heatmap_size: int | None = None, command_paths
     from ipcbench.report.plot_kit import transport_colours
 
     command_paths = [str(p) for p in (command_paths or inputs.paths)]
+    inputs = peers_as_transports(inputs)
     kinds = kind_rows(inputs)
     # Before the kinds become labels: the answer ranks within one kind, in-process cells apart.
     answers = answer.answer_rows(inputs.frame, inputs.labels)

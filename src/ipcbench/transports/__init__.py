@@ -23,7 +23,7 @@ BUILTIN_CLASSES = (
     ("mp_simple_queue", "MpSimpleQueue"),
     ("shared_memory", "SharedMemoryTransport"),
     ("unix_socket", "UnixSocket"),
-    ("tcp_loopback", "TcpLoopback"),
+    ("tcp", "Tcp"),
     ("remote_manager", "RemoteManager"),
     ("thread_queue", "ThreadQueue"),
     ("zmq_pair", "ZmqIpc"),
@@ -36,6 +36,9 @@ BUILTIN_CLASSES = (
     # Receive-in-place variants (receive = "view"): labelled, never ranked among the copies.
     ("shared_memory", "SharedMemoryInplace"),
     ("shared_array", "SharedArrayInplace"),
+    # Last: a process that opens their channels keeps a private Ray (see ipcbench.cluster).
+    ("ray_actor", "RayActor"),
+    ("ray_object", "RayObject"),
 )
 
 

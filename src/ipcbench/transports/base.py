@@ -91,6 +91,8 @@ class Transport:
     # Helper processes the channel starts besides the child (a manager's server): they run on
     # the child's CPUs (`child_cpus`), and their CPU time counts with the child's.
     helpers: ClassVar[tuple[str, ...]] = ()
+    # Whether open_peer() can put the child on another node of a Ray cluster (`run --peer`).
+    crosses_hosts: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -104,6 +106,11 @@ class Transport:
         `ctx` is `multiprocessing.get_context(method)` (None for exec and in-process transports);
         `child_cpus` is the CPU set the child (and any helper process) must run on, or None.
         """
+        raise NotImplementedError
+
+    def open_peer(self, peer, capacity: int) -> Endpoint:
+        """open(), with the child on another node: `peer` is an ipcbench.cluster.Peer, which
+        starts it there (`peer.start_child`) and says which of this host's addresses faces it."""
         raise NotImplementedError
 
     def open_fanin(self, ctx, capacity: int, helper_cpus: set[int] | None) -> Endpoint:

@@ -4,6 +4,9 @@ A BaseManager server registers two queues and listens on 127.0.0.1 (as it would 
 interface to serve other hosts), protected by a random authkey. The child does not receive
 proxies: it connects by address and authkey, as a process on another host would, and asks the
 server for the queues by name. Every message is a round trip to the server and back.
+
+Across hosts (`run --peer NODE`) the server stays on this host and listens on its address facing
+the peer, and the child connects from the peer node, as in the documentation's example.
 """
 
 import queue
@@ -17,6 +20,9 @@ from ipcbench.transports.manager_queue import ManagerQueueEndpoint
 from ipcbench.transports.mp_queue import QueueEndpoint
 
 TO_CHILD, TO_PARENT = "to_child", "to_parent"
+# How long the child on a peer node may take to start, connect and say hello.
+PEER_HELLO_TIMEOUT = 30.0
+HELLO = b"hello"
 
 _queues: dict[str, queue.Queue] = {}  # in the server process only
 
@@ -40,13 +46,23 @@ def _connect(address, authkey: bytes) -> QueueEndpoint:
     return QueueEndpoint(client.queue(TO_PARENT), client.queue(TO_CHILD))
 
 
+def _connect_and_greet(address, authkey: bytes) -> QueueEndpoint:
+    """On a peer node: connect, then say so (the parent waits for it, with a timeout)."""
+    endpoint = _connect(address, authkey)
+    endpoint.send(HELLO)
+    return endpoint
+
+
 class RemoteManager(Transport):
     name = "remote_manager"
-    summary = "BaseManager server on 127.0.0.1 with two queues; clients connect by address+authkey"
+    summary = (
+        "BaseManager server with two queues (on 127.0.0.1 or facing the peer), by address+authkey"
+    )
     receive = "copy"
     kinds = QUEUE_KINDS  # no pickle5: see base.KINDS
     helpers = ("manager server",)
     in_default_matrix = False
+    crosses_hosts = True
 
     def open(self, ctx, capacity, child_cpus):
         # A random authkey per channel: anyone who can reach the port and knows the key can make
@@ -60,3 +76,30 @@ class RemoteManager(Transport):
         # server.address is the bound address, with the port the system chose.
         child_side = ConnectInChild(_connect, server.address, authkey)
         return start_serving(ctx, parent, child_side, child_cpus)
+
+    def open_peer(self, peer, capacity):
+        """The server on this host, listening only on its address facing the peer; the child on
+        the peer node connects to it there, as the seed's distributed-process example does."""
+        import multiprocessing
+
+        authkey = secrets.token_bytes(32)
+        # spawn: this process runs Ray's threads now, which a fork would copy mid-flight. The
+        # server takes the CPU the placement gives a child on this host (helpers' rule).
+        spawn = multiprocessing.get_context("spawn")
+        address = (peer.local_address, 0)
+        server = start_manager(spawn, peer.local_cpus, QueueServer, address, authkey)
+        with undo_on_error() as undo:
+            undo.callback(server.shutdown)
+            to_child, to_parent = server.queue(TO_CHILD), server.queue(TO_PARENT)
+            process = peer.start_child(_connect_and_greet, server.address, authkey)
+            with peer.connecting(process):
+                try:
+                    to_parent.get(timeout=PEER_HELLO_TIMEOUT)  # the child's hello: connected
+                except queue.Empty:
+                    raise ConnectionError(
+                        f"remote_manager: the child on {peer.address} did not connect within "
+                        f"{PEER_HELLO_TIMEOUT:g} s"
+                    ) from None
+        endpoint = ManagerQueueEndpoint(to_child, to_parent, server)
+        endpoint.process = process
+        return peer.attach(endpoint)

@@ -76,6 +76,7 @@ def _connect(address: str, secret: bytes) -> ZmqEndpoint:
 
     context = zmq.Context()
     sock = context.socket(zmq.PAIR)
+    _keep_alive(sock)
     try:
         sock.connect(address)
         _authenticate(sock, child_side, secret, address)
@@ -84,6 +85,22 @@ def _connect(address: str, secret: bytes) -> ZmqEndpoint:
         context.term()
         raise
     return ZmqEndpoint(context, sock)
+
+
+def _keep_alive(sock) -> None:
+    """Across hosts, have the kernel end a connection whose other host stopped answering (the
+    same probes as tcp's); ignored by ipc:// sockets."""
+    import zmq
+
+    from ipcbench.transports.tcp import KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES
+
+    for option, value in (
+        (zmq.TCP_KEEPALIVE, 1),
+        (zmq.TCP_KEEPALIVE_IDLE, KEEPALIVE_IDLE),
+        (zmq.TCP_KEEPALIVE_INTVL, KEEPALIVE_INTERVAL),
+        (zmq.TCP_KEEPALIVE_CNT, KEEPALIVE_PROBES),
+    ):
+        sock.setsockopt(option, value)
 
 
 class _ZmqPair(Transport):
@@ -137,8 +154,30 @@ class ZmqTcp(_ZmqPair):
     # Like any port on 127.0.0.1, another local process could connect first (PAIR takes one
     # peer): the handshake then fails the cell before any message is used.
     name = "zmq_tcp"
-    summary = "pyzmq PAIR sockets over tcp://127.0.0.1 (an ephemeral port)"
+    summary = "pyzmq PAIR sockets over tcp:// (127.0.0.1, or the peer node's network)"
 
-    def bind(self, sock):
-        port = sock.bind_to_random_port("tcp://127.0.0.1")
-        return f"tcp://127.0.0.1:{port}", None
+    crosses_hosts = True
+
+    def bind(self, sock, host: str = "127.0.0.1"):
+        port = sock.bind_to_random_port(f"tcp://{host}")
+        return f"tcp://{host}:{port}", None
+
+    def open_peer(self, peer, capacity):
+        """The child on the peer node connects back to this host's address facing it, and only
+        there; PAIR takes one peer, which must then pass the handshake."""
+        import zmq
+
+        context = zmq.Context()
+        parent = ZmqEndpoint(context, context.socket(zmq.PAIR))
+        secret = new_secret()
+        try:
+            _keep_alive(parent.sock)
+            address, _ = self.bind(parent.sock, peer.local_address)
+            process = peer.start_child(_connect, address, secret)
+            with peer.connecting(process):
+                _authenticate(parent.sock, parent_side, secret, f"{self.name} {address}")
+        except BaseException:
+            parent.close()  # `connecting` stopped the child
+            raise
+        parent.process = process
+        return peer.attach(parent)
