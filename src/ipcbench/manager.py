@@ -141,26 +141,31 @@ def _run_batch(runner, run: _RunState, job: Job, batch: list[Cell], of_passes: s
     """Run one worker over `batch`, recording each cell as it ends; the cells it never started."""
     started, ended = set(), set()
     patience = runner.args.cell_timeout + CLEANUP_GRACE + SILENCE_MARGIN
+
+    def label(index: int) -> str:
+        return f"{batch[index].name} (pass {job.pass_number}{of_passes})"
+
+    def record(index: int, why: str) -> None:
+        _record(run, batch[index], job.cells[index], label(index), why)
+
     with held(), Worker(runner, job.stop_file) as worker:
         for word, index in worker.reports(patience):
-            label = f"{batch[index].name} (pass {job.pass_number}{of_passes})"
             if word == "start":
                 started.add(index)
-                run.progress.begin(label)
+                run.progress.begin(label(index))
             else:
                 ended.add(index)
-                _record(run, batch[index], job.cells[index], label, "")
+                record(index, "")
         status = worker.finish()
         if worker.silent:
             why = f"the worker said nothing for {patience:g} s and was killed"
         else:
             why = f"the worker ended with exit status {status}"
         for index in started - ended:
-            label = f"{batch[index].name} (pass {job.pass_number}{of_passes})"
-            _record(run, batch[index], job.cells[index], label, why)
+            record(index, why)
     if not started and not os.path.exists(job.stop_file):
         # A worker that dies before its first cell would otherwise be started again forever.
-        _record(run, batch[0], job.cells[0], f"{batch[0].name}", why)
+        record(0, why)
         started.add(0)
     return [cell for index, cell in enumerate(batch) if index not in started]
 

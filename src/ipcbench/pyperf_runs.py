@@ -9,9 +9,8 @@ Runner._worker does, and writes each cell's benchmark to the cell's own file.
 pyperf builds a run's metadata when the task is registered (before any value is timed) and copies
 the task's metadata dict into the run after the last value (WorkerTask.compute). So a figure
 measured over the timed values themselves (CPU time per message) can only reach its run through
-that dict, which bench_time_func keeps to itself: this module registers the task as
-bench_time_func does, with a task function that is handed the task and updates its metadata
-after every value.
+that dict, which bench_time_func keeps to itself: this module builds the task as
+bench_time_func would, with a task function that updates the task's metadata after every value.
 """
 
 import os
