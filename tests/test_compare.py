@@ -58,8 +58,18 @@ def compare_json(*args) -> dict:
     return json.loads(run_cli("compare", *args, "--format", "json").stdout)
 
 
-def test_text_shows_machines_first_then_aligned_cells_and_partial_ones(small_result, second):
-    out = run_cli("compare", small_result, second).stdout
+@pytest.fixture(scope="module")
+def small_vs_second(small_result, second) -> dict[str, str]:
+    """`compare small second` in each format (text: the default, no --format), run once for
+    the several tests that read it."""
+    outputs = {"text": run_cli("compare", small_result, second).stdout}
+    for form in ("json", "md", "csv"):
+        outputs[form] = run_cli("compare", small_result, second, "--format", form).stdout
+    return outputs
+
+
+def test_text_shows_machines_first_then_aligned_cells_and_partial_ones(small_vs_second):
+    out = small_vs_second["text"]
     lines = out.splitlines()
     assert lines[0].split()[:4] == ["file", "machine", "fingerprint", "CPU"]
     assert lines[2].startswith("small (baseline)") and lines[3].startswith("second")
@@ -73,8 +83,8 @@ def test_text_shows_machines_first_then_aligned_cells_and_partial_ones(small_res
     assert "geometric mean of ratios" in out and "t-test on the log worker medians" in out
 
 
-def test_alignment_and_ratios_in_json(small_result, second):
-    data = compare_json(small_result, second)
+def test_alignment_and_ratios_in_json(small_vs_second):
+    data = json.loads(small_vs_second["json"])
     names = {cell["name"] for cell in data["cells"]}
     # Both runs: os_pipe/fork and null/none, 2 patterns x 2 sizes each.
     assert len(names) == 8
@@ -136,15 +146,14 @@ def test_too_few_values_is_not_a_verdict(small_result, tmp_path):
     assert "too few runs (1 worker; need 2+)" in text
 
 
-def test_markdown_and_csv(small_result, second):
-    md = run_cli("compare", small_result, second, "--format", "md").stdout
+def test_markdown_and_csv(small_vs_second):
+    md = small_vs_second["md"]
     assert "### Machines" in md and "### Cells" in md
     table = [line for line in md.splitlines() if line.startswith(f"| {SHARED_CELL} |")]
     # cell, small, its CPU µs/msg, second, its CPU µs/msg, ratio, significance
     assert len(table) == 1 and table[0].count("|") == 8
 
-    text = run_cli("compare", small_result, second, "--format", "csv").stdout
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = list(csv.DictReader(io.StringIO(small_vs_second["csv"])))
     assert len(rows) == 2 * 8  # every shared cell, once per file
     row = next(r for r in rows if r["file"] == "second" and r["transport"] == "os_pipe")
     assert row["baseline"] == "small" and float(row["ratio"]) > 0 and float(row["median_s"]) > 0
@@ -265,16 +274,16 @@ def test_files_without_procs_and_chunksize_align_with_new_ones(small_result, tmp
     assert all(cell["files"]["small"]["ratio"] == pytest.approx(1.0) for cell in data["cells"])
 
 
-def test_cpu_time_per_message_beside_the_medians(small_result, second):
+def test_cpu_time_per_message_beside_the_medians(small_result, small_vs_second):
     frame = load_results([small_result])
     expected = frame.set_index(["pattern", "transport", "method", "size_bytes"])
-    data = compare_json(small_result, second)
+    data = json.loads(small_vs_second["json"])
     for cell in data["cells"]:
         cpu = cell["files"]["small"]["cpu_us_per_message"]
         key = (cell["pattern"], cell["transport"], cell["method"], cell["size_bytes"])
         assert cpu == pytest.approx(expected.loc[key, "cpu_us_per_message"]) and cpu > 0
 
-    lines = run_cli("compare", small_result, second).stdout.splitlines()
+    lines = small_vs_second["text"].splitlines()
     header = next(line for line in lines if line.startswith("cell "))
     assert header.split() == [
         "cell", "small", "(baseline)", "CPU", "µs/msg", "second", "CPU", "µs/msg",
@@ -286,13 +295,9 @@ def test_cpu_time_per_message_beside_the_medians(small_result, second):
         expected.loc[("pingpong", "os_pipe", "fork", 64)].cpu_us_per_message, rel=0.01
     )
 
-    md = run_cli("compare", small_result, second, "--format", "md").stdout
+    md = small_vs_second["md"]
     assert "| cell | small (baseline) | CPU µs/msg | second | CPU µs/msg |" in md
-    rows = list(
-        csv.DictReader(
-            io.StringIO(run_cli("compare", small_result, second, "--format", "csv").stdout)
-        )
-    )
+    rows = list(csv.DictReader(io.StringIO(small_vs_second["csv"])))
     assert all(float(r["cpu_us_per_message"]) > 0 for r in rows)
 
 

@@ -90,7 +90,9 @@ def test_selecting_a_zmq_transport_without_pyzmq_is_one_line_and_exit_2(name, tm
 
 def test_all_new_transports_run_end_to_end(tmp_path):
     output = tmp_path / "new.json"
-    run_cli("run", "-t", ",".join(NEW), "-s", "64", "--quick", "-o", output)
+    # One pass (one worker per cell): every transport still runs each cell end to end, and the
+    # second pass of --quick would only repeat it (the passes are tested in test_run_cli.py).
+    run_cli("run", "-t", ",".join(NEW), "-s", "64", "--quick", "--processes", "1", "-o", output)
     names = pyperf.BenchmarkSuite.load(str(output)).get_benchmark_names()
     for name in NEW:
         methods = ("none",) if name == "thread_queue" else ("fork", "spawn", "forkserver")
