@@ -36,6 +36,32 @@ def second_result(tmp_path_factory) -> Path:
     return _second["path"]
 
 
+def second_host_result(tmp_path_factory) -> Path:
+    """`second_result` as `second-host.json`, with a failed cell recorded."""
+    if "failing" not in _second:
+
+        def with_failure(data):
+            data["ipcbench"]["failed"]["stream/mp_queue/spawn/64B/split"] = "child hung (timeout)"
+
+        target = tmp_path_factory.mktemp("second-host") / "second-host.json"
+        _second["failing"] = edited_copy(second_result(tmp_path_factory), target, with_failure)
+    return _second["failing"]
+
+
+_pages: dict[tuple[str, ...], Path] = {}
+
+
+def report_page(tmp_path_factory, *files: Path) -> Path:
+    """`report FILES -o index.html`, made once per session: test_report.py reads the same pages
+    that test_report_browser.py opens in a browser."""
+    key = tuple(map(str, files))
+    if key not in _pages:
+        path = tmp_path_factory.mktemp("report") / "index.html"
+        run_cli("report", *files, "-o", path)
+        _pages[key] = path
+    return _pages[key]
+
+
 def edited_copy(source: Path, target: Path, edit) -> Path:
     """A copy of a real result file with `edit(data)` applied to its JSON (test data)."""
     data = json.loads(source.read_text())

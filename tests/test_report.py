@@ -7,7 +7,15 @@ import re
 
 import pytest
 from conftest import run_cli
-from results_helpers import BAD_FILES, bad_file, edited_copy, second_result, set_run_metadata
+from results_helpers import (
+    BAD_FILES,
+    bad_file,
+    edited_copy,
+    report_page,
+    second_host_result,
+    second_result,
+    set_run_metadata,
+)
 
 from ipcbench import load_results, machine, results
 from ipcbench.units import number
@@ -22,16 +30,9 @@ def second(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def report(small_result, second, tmp_path_factory):
+def report(small_result, tmp_path_factory):
     """A report of two real runs, one of them with a failed cell recorded."""
-    directory = tmp_path_factory.mktemp("report")
-
-    def with_failure(data):
-        data["ipcbench"]["failed"]["stream/mp_queue/spawn/64B/split"] = "child hung (timeout)"
-
-    failing = edited_copy(second, directory / "second-host.json", with_failure)
-    path = directory / "index.html"
-    run_cli("report", small_result, failing, "-o", path)
+    path = report_page(tmp_path_factory, small_result, second_host_result(tmp_path_factory))
     return path.read_text(encoding="utf-8")
 
 
@@ -317,10 +318,8 @@ def test_pattern_figure_alone(patterns_result, small_result, tmp_path, name):
     assert len(missing.stderr.splitlines()) == 1
 
 
-def test_old_and_new_files_in_one_report(small_result, patterns_result, tmp_path):
-    path = tmp_path / "index.html"
-    run_cli("report", small_result, patterns_result, "-o", path)
-    page = path.read_text(encoding="utf-8")
+def test_old_and_new_files_in_one_report(small_result, patterns_result, tmp_path_factory):
+    page = report_page(tmp_path_factory, small_result, patterns_result).read_text(encoding="utf-8")
     # small: latency, throughput, CPU, methods; patterns: startup, fanin, pool; no shared cell,
     # so no cross-machine heatmap.
     assert len(re.findall(r"<img ", page)) == 7

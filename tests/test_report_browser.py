@@ -8,8 +8,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import run_cli
-from results_helpers import second_result
+from results_helpers import report_page, second_host_result
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -19,17 +18,14 @@ SECTIONS = ("machines", "answer", "across-machines", "geomeans", "table")
 
 @pytest.fixture(scope="module")
 def report(small_result, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("browser") / "index.html"
-    run_cli("report", small_result, second_result(tmp_path_factory), "-o", path)
-    return path
+    """Two real runs, one with a failed cell (the page test_report.py reads)."""
+    return report_page(tmp_path_factory, small_result, second_host_result(tmp_path_factory))
 
 
 @pytest.fixture(scope="module")
 def patterns_report(small_result, patterns_result, tmp_path_factory) -> Path:
     """An old-style file (pingpong, stream) and one with startup, fanin, pool and counter."""
-    path = tmp_path_factory.mktemp("browser-patterns") / "index.html"
-    run_cli("report", small_result, patterns_result, "-o", path)
-    return path
+    return report_page(tmp_path_factory, small_result, patterns_result)
 
 
 @pytest.fixture
