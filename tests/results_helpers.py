@@ -62,6 +62,16 @@ def report_page(tmp_path_factory, *files: Path) -> Path:
     return _pages[key]
 
 
+_shown: dict[str, str] = {}
+
+
+def shown(path: Path) -> str:
+    """`show FILE`'s output, run once per session for the tests that read it."""
+    if str(path) not in _shown:
+        _shown[str(path)] = run_cli("show", path).stdout
+    return _shown[str(path)]
+
+
 def edited_copy(source: Path, target: Path, edit) -> Path:
     """A copy of a real result file with `edit(data)` applied to its JSON (test data)."""
     data = json.loads(source.read_text())

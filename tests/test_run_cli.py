@@ -12,6 +12,7 @@ import psutil
 import pyperf
 import pytest
 from conftest import interrupt_after_cells, run_cli, with_plugins
+from results_helpers import shown
 
 from ipcbench import load_results, results
 from ipcbench.runner import PROFILES
@@ -43,7 +44,7 @@ def test_run_writes_a_real_pyperf_suite(small_result):
 
 
 def test_show_prints_latency_and_throughput(small_result):
-    out = run_cli("show", small_result).stdout
+    out = shown(small_result)
     lines = [line.split() for line in out.splitlines()]
     pingpong = next(line for line in lines if line[:4] == ["pingpong", "os_pipe", "fork", "64B"])
     stream = next(line for line in lines if line[:4] == ["stream", "mp_pipe", "spawn", "4KiB"])
@@ -298,7 +299,7 @@ def test_cpu_time_per_message_is_recorded_beside_wall_time(small_result):
     # The in-process floor has no second process to add CPU time: CPU and wall agree there.
     null = frame[(frame.transport == "null") & (frame.pattern == "pingpong")]
     assert (null["cpu_us_per_message"] < 3 * null["median"] * 1e6).all()
-    assert "CPU µs/msg" in run_cli("show", small_result).stdout
+    assert "CPU µs/msg" in shown(small_result)
 
 
 def test_broken_fanin_channels_fail_their_cells(tmp_path):

@@ -5,7 +5,7 @@ import re
 
 import pytest
 from conftest import run_cli
-from results_helpers import edited_copy
+from results_helpers import edited_copy, shown
 
 from ipcbench import benches, load_results
 from ipcbench.units import figure
@@ -81,7 +81,7 @@ def test_show_new_patterns(patterns_result):
 
 
 def test_show_old_patterns_keeps_its_columns(small_result):
-    lines = _without_warnings(run_cli("show", small_result).stdout)
+    lines = _without_warnings(shown(small_result))
     assert lines[2].split()[:6] == ["pattern", "transport", "method", "size", "placement", "kind"]
     # The figure, its interval over workers, an `!` column only where a cell is unstable.
     assert [h for h in lines[2].split()[6:] if h != "!"] == [
