@@ -7,12 +7,14 @@
 For each seed transport, pattern and size it times the harness's cell (ipcbench.benches.open_bench:
 the worker's own procedure, minus pyperf's process) and, beside it in the same process, a raw
 loop: the same mechanism with nothing else, a fixed message size known to both sides (no
-framing), a preallocated receive buffer, one buffer sent over and over. Same start method
-(fork; exec for subprocess_pipe), same CPU placement (parent on the first usable CPU, child and
-helpers on the second), same timing (perf_counter around the same number of loops, found by the
-harness's calibration), values alternated harness / raw so that drift hits both alike.
-It prints harness/raw per cell (target: at most 1.10), and memcpy bandwidth measured in the same
-run, to read shared-memory streams against. No assertion: figures to read.
+framing), a preallocated receive buffer, as many distinct payloads as the harness sent in turn.
+Same start method (fork; exec for subprocess_pipe), same CPU placement (parent on the first
+usable CPU, child and helpers on the second), same timing (perf_counter around the same number
+of loops, found by the harness's calibration), values alternated harness / raw so that drift
+hits both alike.
+It prints harness/raw per cell (target: at most 1.10), and one core's memcpy bandwidth measured
+in the same run (cache-hot, and on a stream's working set) with the shared-memory streams' share
+of each. No assertion: figures to read.
 """
 
 import argparse
@@ -26,6 +28,7 @@ from time import perf_counter
 
 from ipcbench.benches import open_bench
 from ipcbench.cell import Cell
+from ipcbench.channel import RING, RING_MASK
 from ipcbench.sizes import format_size, parse_sizes
 from ipcbench.transports import registry
 
@@ -38,6 +41,7 @@ SEEDS = (
     "shared_memory",
     "subprocess_pipe",
 )
+SHARED = ("shared_array", "shared_memory")  # streams read against memcpy (issue 11: >= 80%)
 ACK = b"\x06"
 SLOTS = 4  # the raw shared-memory ring, as the harness's (slot_ring.MAX_SLOTS)
 
@@ -191,7 +195,9 @@ class RawLoop:
 
     def __init__(self, transport: str, pattern: str, size: int, loops: int, child_cpus) -> None:
         self.pattern, self.size, self.loops = pattern, size, loops
-        self.payload = os.urandom(size)
+        # Distinct payloads in turn, as the harness sends (ipcbench.channel.RING): one buffer
+        # sent over and over would stay in the cache where distinct messages do not.
+        self.payloads = [os.urandom(size) for _ in range(RING)]
         self.buffer = bytearray(size)
         self._closers = []
         getattr(self, "_open_" + transport)(get_context("fork"), child_cpus)
@@ -225,23 +231,23 @@ class RawLoop:
 
     def _fd_loop(self, wfd: int, rfd: int) -> None:
         reader = open(rfd, "rb", buffering=0, closefd=False)
-        view, readinto, write, payload = (
+        view, readinto, write, payloads = (
             memoryview(self.buffer),
             reader.readinto,
             os.write,
-            self.payload,
+            self.payloads,
         )
         size = self.size
         ack = bytearray(1)
 
         def pingpong(loops):
-            for _ in range(loops):
-                write(wfd, payload)
+            for n in range(loops):
+                write(wfd, payloads[n & RING_MASK])
                 _read_exactly(readinto, view, size)
 
         def stream(loops):
-            for _ in range(loops):
-                write(wfd, payload)
+            for n in range(loops):
+                write(wfd, payloads[n & RING_MASK])
             readinto(ack)
 
         self.run = pingpong if self.pattern == "pingpong" else stream
@@ -251,21 +257,21 @@ class RawLoop:
         self._start(ctx, connection_child, child, self.size, self.pattern, self.loops, cpus)
         child.close()
         self._closers.insert(0, parent.close)
-        send, recv_into, payload, buffer = (
+        send, recv_into, payloads, buffer = (
             parent.send_bytes,
             parent.recv_bytes_into,
-            self.payload,
+            self.payloads,
             self.buffer,
         )
 
         def pingpong(loops):
-            for _ in range(loops):
-                send(payload)
+            for n in range(loops):
+                send(payloads[n & RING_MASK])
                 recv_into(buffer)
 
         def stream(loops):
-            for _ in range(loops):
-                send(payload)
+            for n in range(loops):
+                send(payloads[n & RING_MASK])
             parent.recv_bytes()
 
         self.run = pingpong if self.pattern == "pingpong" else stream
@@ -283,16 +289,16 @@ class RawLoop:
     def _queue_loop(self, ctx, cpus, to_child, to_parent) -> None:
         self._start(ctx, queue_child, to_child, to_parent, self.pattern, self.loops, cpus)
         self._closers.insert(0, lambda: to_child.put(None))
-        put, get, payload = to_child.put, to_parent.get, self.payload
+        put, get, payloads = to_child.put, to_parent.get, self.payloads
 
         def pingpong(loops):
-            for _ in range(loops):
-                put(payload)
+            for n in range(loops):
+                put(payloads[n & RING_MASK])
                 get()
 
         def stream(loops):
-            for _ in range(loops):
-                put(payload)
+            for n in range(loops):
+                put(payloads[n & RING_MASK])
             get()
 
         self.run = pingpong if self.pattern == "pingpong" else stream
@@ -308,16 +314,16 @@ class RawLoop:
         send = ring_writer(segments[0].buf, size, *sems[0])
         recv = ring_reader(segments[1].buf, size, *sems[1])
         self._closers.insert(0, lambda: self.__dict__.pop("run"))
-        payload = self.payload
+        payloads = self.payloads
 
         def pingpong(loops):
-            for _ in range(loops):
-                send(payload)
+            for n in range(loops):
+                send(payloads[n & RING_MASK])
                 recv()
 
         def stream(loops):
-            for _ in range(loops):
-                send(payload)
+            for n in range(loops):
+                send(payloads[n & RING_MASK])
             recv()  # the ack (a slot of `size` bytes: a copy the size of a message, once)
 
         self.run = pingpong if self.pattern == "pingpong" else stream
@@ -344,14 +350,36 @@ def fit_pipe(fd: int, size: int) -> None:
     fit_pipe_buffer(fd, size)
 
 
-def memcpy_gbps(size: int = 1 << 20, seconds: float = 0.2) -> float:
-    source, target = memoryview(bytearray(os.urandom(size))), memoryview(bytearray(size))
+def memcpy_gbps(working_set: str, size: int = 1 << 20, seconds: float = 0.2) -> float:
+    """One core's copy bandwidth for `size`-byte messages, on one of two working sets:
+    hot     one buffer into another, over and over: both stay in the core's own cache (its best);
+    stream  the harness's stream writer's: RING distinct payloads copied in turn into a ring of
+            MAX_SLOTS slots. At 1 MiB that is more than a core's cache holds, as in any stream of
+            distinct messages through a multi-slot ring; the hot figure is out of its reach.
+    """
+    from ipcbench.transports.slot_ring import slot_count
+
+    sources = [memoryview(bytearray(os.urandom(size))) for _ in range(RING)]
+    slots = [memoryview(bytearray(size)) for _ in range(slot_count(size))]
+    if working_set == "hot":
+        pairs = [(slots[0], sources[0])]
+    else:  # every slot with every payload in turn, as the writer fills them
+        pairs = [(slots[n % len(slots)], sources[n % RING]) for n in range(len(slots) * RING)]
     copies, start = 0, perf_counter()
     while perf_counter() - start < seconds:
-        for _ in range(20):
+        for target, source in pairs:
             target[:] = source
-        copies += 20
+        copies += len(pairs)
     return copies * size / (perf_counter() - start) / 1e9
+
+
+def memcpy_line(when: str = "") -> dict[str, float]:
+    rates = {working_set: memcpy_gbps(working_set) for working_set in ("hot", "stream")}
+    print(
+        f"memcpy (1 MiB messages, one core){when}: {rates['hot']:.1f} GB/s cache-hot, "
+        f"{rates['stream']:.1f} GB/s on a stream's working set"
+    )
+    return rates
 
 
 def measure(transport, pattern, size, values, min_time, cpus) -> tuple[float, float]:
@@ -390,10 +418,9 @@ def main() -> int:
     if len(usable) < 2:
         sys.exit("fidelity needs 2 CPUs (split placement)")
     cpus = ({usable[0]}, {usable[1]})
-    before = memcpy_gbps()
-    print(f"memcpy (1 MiB, one core): {before:.1f} GB/s")
+    memcpy = [memcpy_line()]
     print(f"{'pattern':9} {'transport':16} {'size':>6} {'harness':>12} {'raw':>12} {'ratio':>6}")
-    ratios = []
+    ratios, shared_streams = [], []
     for pattern in args.patterns.split(","):
         for transport in args.transports.split(","):
             for size in parse_sizes(args.sizes):
@@ -408,8 +435,16 @@ def main() -> int:
                     f"{ratio:6.2f}{mark}",
                     flush=True,
                 )
-    after = memcpy_gbps()
-    print(f"memcpy (1 MiB, one core), again: {after:.1f} GB/s")
+                if pattern == "stream" and transport in SHARED and size == 1 << 20:
+                    shared_streams.append((transport, size / harness / 1e9))
+    memcpy.append(memcpy_line(", again"))
+    for working_set in ("hot", "stream"):
+        rate = statistics.mean(each[working_set] for each in memcpy)
+        for transport, gbps in shared_streams:
+            print(
+                f"{transport} stream 1MiB: {gbps:.1f} GB/s = {gbps / rate:.0%} of the "
+                f"{working_set} memcpy ({rate:.1f} GB/s)"
+            )
     print(
         f"harness/raw: median {statistics.median(ratios):.2f}, "
         f"worst {max(ratios):.2f}, best {min(ratios):.2f}"

@@ -40,7 +40,7 @@ MACHINE_TEXT_KEYS = (
 )
 # The run profiles (runner.PROFILES); a file's settings name one of them.
 PROFILE_NAMES = ("quick", "default", "rigorous")
-# More passes than this in a file is not a run anyone made (the rigorous profile has 8).
+# More passes than this in a file is not a run anyone made (the rigorous profile has 14).
 MAX_PASSES = 1000
 # Bigger result files than this are not ours (the full sweep writes well under 10 MB).
 MAX_FILE_BYTES = 256 << 20

@@ -42,10 +42,15 @@ class Profile:
     min_time: float
 
 
+# The machine's speed drifts over seconds (on this 2-CPU VM a pure CPU loop's 5-s medians vary
+# by 8%), so a cell's values in one worker share one state of the machine: more passes of fewer
+# values each buy more precision for the time than the reverse. Measured with bench/aa_test.py
+# on the default matrix: 3 passes of 5 values, 8.1% median change between two runs; 7 passes of
+# 2 values, 6.6%, in about the same 4 minutes.
 PROFILES = {
     "quick": Profile(passes=2, values=3, warmups=1, min_time=0.005),
-    "default": Profile(passes=3, values=5, warmups=1, min_time=0.02),
-    "rigorous": Profile(passes=8, values=5, warmups=1, min_time=0.05),
+    "default": Profile(passes=7, values=2, warmups=1, min_time=0.015),
+    "rigorous": Profile(passes=14, values=3, warmups=1, min_time=0.03),
 }
 
 
