@@ -43,10 +43,10 @@ class Profile:
 
 
 # The machine's speed drifts over seconds (on this 2-CPU VM a pure CPU loop's 5-s medians vary
-# by 8%), so a cell's values in one worker share one state of the machine: more passes of fewer
-# values each buy more precision for the time than the reverse. Measured with bench/aa_test.py
-# on the default matrix: 3 passes of 5 values, 8.1% median change between two runs; 7 passes of
-# 2 values, 6.6%, in about the same 4 minutes.
+# by 8%: bench/machine_drift.py), so a cell's values in one worker share one state of the
+# machine: more passes of fewer values each buy more precision for the time than the reverse.
+# bench/aa_test.py on the default matrix, median change per cell between two runs: 3 passes of
+# 5 values (20 ms), 8.1% in 146 s a run; 7 passes of 2 values (15 ms), 5.0% in 218 s (README).
 PROFILES = {
     "quick": Profile(passes=2, values=3, warmups=1, min_time=0.005),
     "default": Profile(passes=7, values=2, warmups=1, min_time=0.015),
