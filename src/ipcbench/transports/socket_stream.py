@@ -10,7 +10,13 @@ import socket
 
 from ipcbench.transports.base import ChildEndpoint, start_serving, undo_on_error
 from ipcbench.transports.frames import framed_pieces
-from ipcbench.transports.framing import HEADER, SMALL_MESSAGE, framed_receiver, unsent
+from ipcbench.transports.framing import (
+    HEADER,
+    READ_BUFFER,
+    SMALL_MESSAGE,
+    framed_receiver,
+    unsent,
+)
 
 
 class SocketStream(ChildEndpoint):
@@ -19,7 +25,7 @@ class SocketStream(ChildEndpoint):
 
     def __init__(self, sock, capacity: int, process=None) -> None:
         self.sock, self.capacity, self.process = sock, capacity, process
-        self._reader = sock.makefile("rb", buffering=1 << 16)
+        self._reader = sock.makefile("rb", buffering=READ_BUFFER)
         # Closures over their state: this is the hot path of every round trip.
         self.send = _sender(sock)
         self.send_frames = _frames_sender(sock)
