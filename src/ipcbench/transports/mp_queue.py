@@ -14,6 +14,9 @@ class QueueEndpoint(ChildEndpoint):
 
     # Queues are pipes and named semaphores that a spawned child attaches to as it starts.
     child_first = True
+    # A queue pickles whatever it carries: a timed loop's bytes go as (stamp, bytes) objects
+    # (payloads._queued_bytes_channel).
+    pickles_bytes = True
 
     def __init__(self, outbox, inbox, process=None) -> None:
         self.outbox, self.inbox, self.process = outbox, inbox, process
