@@ -1,5 +1,6 @@
 """Interleaved passes, one loop count per cell, and resume in the middle of a pass (real runs)."""
 
+import os
 import signal
 import sys
 from collections import defaultdict
@@ -91,3 +92,43 @@ def interrupt_after_workers(command, output, workers):
         return sum(bench.get_nrun() for bench in result.benchmarks)
 
     return interrupt_after_cells(command, output, workers, signal.SIGINT, measure=saved_workers)
+
+
+@pytest.mark.usefixtures("stop_multiprocessing_helpers")
+def test_a_batch_shares_one_fork_server_that_preloads_what_all_its_cells_need():
+    from multiprocessing import forkserver
+
+    from ipcbench.benches.base import channel_modules, start_context, stop_fork_server
+    from ipcbench.child import idle
+    from ipcbench.transports import registry
+    from ipcbench.worker import JobCell, _share_fork_server
+
+    names = ("os_pipe", "mp_pipe")
+    batch = [
+        JobCell(f"pingpong/{name}/forkserver/64B/split", None, position, "", "")
+        for position, name in enumerate(names)
+    ]
+    server = forkserver._forkserver
+    stop_fork_server()
+    try:
+        _share_fork_server(batch)
+        pids = []
+        for name in names:  # each cell's bench starts its context, then a child
+            context = start_context("forkserver", channel_modules(registry()[name]))
+            child = context.Process(target=idle)
+            child.start()
+            child.join()
+            assert child.exitcode == 0
+            pids.append(server._forkserver_pid)
+        assert pids[0] is not None and pids[0] == pids[1]  # one server for both cells
+        assert {"ipcbench.transports.os_pipe", "ipcbench.transports.mp_pipe"} <= set(
+            server._preload_modules
+        )
+        # A cell needing a module the server lacks gets a server of its own.
+        start_context("forkserver", ("ipcbench.child", "ipcbench.transports.shared_array"))
+        assert server._forkserver_pid is None
+    finally:
+        stop_fork_server()
+    assert server._forkserver_pid is None
+    with pytest.raises(ChildProcessError):  # waited for: no zombie left behind
+        os.waitpid(pids[0], os.WNOHANG)

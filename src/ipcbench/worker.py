@@ -8,9 +8,10 @@ command line: a long cell list once went past Linux's 128 KiB argument limit.
 Why batches: a fresh Python process with pyperf and ipcbench imported costs ~0.25 s here, more
 than timing a cell of the quick profile. Every cell still gets a fresh worker in every pass (a
 batch holds distinct cells of one pass), so a cell's workers stay independent samples; what the
-cells of a batch share is only the interpreter start-up and, for forkserver cells that preload
-the same modules, the fork server (see session.start_context). Each cell opens and closes its own
-children and channels. Start-ups, whose figures depend on the worker itself, run alone.
+cells of a batch share is only the interpreter start-up and, for forkserver cells, the fork
+server (one per batch, preloading what any of its cells' children import: see
+benches.base.preload_in_fork_server). Each cell opens and closes its own children and channels.
+Start-ups, whose figures depend on the worker itself, run alone.
 
 For each cell the worker opens the cell's bench (children started and checked), calibrates if
 asked, lets pyperf take the values (pyperf_runs.py), closes everything, writes the cell's pyperf
@@ -79,21 +80,44 @@ def run_worker(runner, args) -> int:
     job = Job.load(args.job)
     bind_worker_to_manager(job.cells[0].failure_file)  # first: must not outlive the run
     from ipcbench import pyperf_runs
+    from ipcbench.benches.base import stop_fork_server
 
     stop_worker_once()
     pyperf_runs.prepare_worker(runner)
     worker_id = secrets.token_hex(4)  # recorded with each cell: which cells shared this process
+    _share_fork_server(job.cells)
     report = os.fdopen(args.pipe, "w", buffering=1) if args.pipe is not None else sys.stdout
-    with report:
-        for index, job_cell in enumerate(job.cells):
-            if os.path.exists(job.stop_file):
-                break
-            print(f"start {index}", file=report)
-            finished = _run_cell(runner, args, job.pass_number, job_cell, worker_id)
-            print(f"end {index}", file=report)
-            if not finished:
-                break  # interrupted: the rest of the batch is not started
+    try:
+        with report:
+            for index, job_cell in enumerate(job.cells):
+                if os.path.exists(job.stop_file):
+                    break
+                print(f"start {index}", file=report)
+                finished = _run_cell(runner, args, job.pass_number, job_cell, worker_id)
+                print(f"end {index}", file=report)
+                if not finished:
+                    break  # interrupted: the rest of the batch is not started
+    finally:
+        stop_fork_server()
     return 0
+
+
+def _share_fork_server(job_cells) -> None:
+    """One fork server for the batch's forkserver cells, preloading what any of their children
+    imports (a server per cell would cost each cell a fresh interpreter)."""
+    from ipcbench.benches import open_bench
+    from ipcbench.benches.base import preload_in_fork_server
+
+    modules = set()
+    for job_cell in job_cells:
+        try:
+            cell = Cell.from_name(job_cell.cell)
+            if cell.method == "forkserver":
+                modules.update(open_bench(cell).child_modules())
+        except Exception:
+            continue  # the cell fails on its own, with its reason, when its turn comes
+    if modules:
+        preload_in_fork_server(modules)
 
 
 def _run_cell(runner, args, pass_number: int, job_cell: JobCell, worker_id: str) -> bool:

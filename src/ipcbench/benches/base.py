@@ -60,25 +60,36 @@ def start_context(method: str, child_modules: tuple[str, ...] = ("ipcbench.child
     if method == "forkserver":
         # Children forked from the server then need no import of their own: what forkserver
         # is for. (A spawned child imports them: that is part of what spawn costs.)
-        _fork_server_preloading(list(child_modules))
-        context.set_forkserver_preload(list(child_modules))
+        preload_in_fork_server(child_modules)
     return context
 
 
-def _fork_server_preloading(modules: list[str]) -> None:
-    """Stop this process's fork server if it preloads other modules than `modules`.
+def preload_in_fork_server(modules) -> None:
+    """Make this process's fork server preload at least `modules`.
 
     A worker times several cells (worker.py) and multiprocessing keeps one fork server per
-    process: a cell may reuse the server of an earlier one only if it preloads the same modules
-    (the server is a fresh interpreter of its own, not a copy of the worker, and only forks).
-    ForkServer's `_preload_modules`, `_forkserver_pid` and `_stop` are what CPython's own tests
-    use (3.8+).
+    process. A server that already preloads them all serves on (the worker starts one for the
+    union of its batch's modules: a restart costs a fresh interpreter, ~0.1 s per cell); any
+    other is stopped, and the next child starts a new one preloading `modules`. The server is a
+    fresh interpreter of its own, not a copy of the worker, and only forks. ForkServer's
+    `_preload_modules`, `_forkserver_pid` and `_stop` are what CPython's own tests use (3.8+).
     """
     from multiprocessing import forkserver
 
     server = forkserver._forkserver
-    if server._forkserver_pid is not None and server._preload_modules != modules:
-        server._stop()
+    if set(modules) <= set(server._preload_modules):
+        return
+    stop_fork_server()
+    server.set_forkserver_preload(sorted(set(modules)))
+
+
+def stop_fork_server() -> None:
+    """Stop this process's fork server, if it runs, and wait for it: its CPU time and its
+    children's then count as this process's (conditions.own_cpu_seconds)."""
+    from multiprocessing import forkserver
+
+    if forkserver._forkserver._forkserver_pid is not None:
+        forkserver._forkserver._stop()
 
 
 def calibrate(time_loops, min_time: float, min_loops: int = 1) -> int:
