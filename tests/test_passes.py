@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 from conftest import interrupt_after_cells, run_cli
 
-from ipcbench import results
+from ipcbench import allocator, results
 
 # Eight in-process cells: cheap to run, and 8! orders make a repeated shuffle a 1-in-40320 event.
 SELECTION = ("-t", "null", "-p", "pingpong,stream", "-s", "64,1KiB,4KiB,64KiB")
@@ -35,6 +35,7 @@ def test_every_pass_visits_every_cell_once_in_its_own_order(three_passes):
     for name, metadata in _runs(three_passes):
         orders[metadata["ipcbench_pass"]][metadata["ipcbench_position"]] = name
         assert metadata["ipcbench_started"]  # each worker's start time is recorded
+        assert metadata["malloc"] == allocator.POLICY  # and the allocator policy it ran under
     assert sorted(orders) == [1, 2, 3]
     for order in orders.values():
         assert sorted(order) == list(range(8))  # one worker per cell, positions 0..7

@@ -3,9 +3,9 @@
 The worker's command line and environment are pyperf's own (Manager.worker_cmd: the Runner's
 program arguments, --values, --min-time, --warmups, --affinity, ..., plus ipcbench's --job and
 --cell-timeout through add_cmdline_args; create_environ: --inherit-environ, --copy-env,
---locale). These are the manager's only touches of pyperf internals (pyperf 2.x). pyperf's
-Manager itself is not used: it expects one benchmark per worker, and it polls for the worker's
-exit with sleeps, which cost ~50 ms per worker here.
+--locale; plus the allocator's policy, allocator.py). These are the manager's only touches of
+pyperf internals (pyperf 2.x). pyperf's Manager itself is not used: it expects one benchmark
+per worker, and it polls for the worker's exit with sleeps, which cost ~50 ms per worker here.
 
 The worker reports `start N` and `end N` for the Nth cell of its job, one line each, on a pipe.
 """
@@ -18,6 +18,8 @@ from collections.abc import Iterator
 
 from pyperf._manager import Manager
 from pyperf._utils import create_environ
+
+from ipcbench import allocator
 
 # The worker's own watchdog ends a cell after --cell-timeout and the worker itself after a
 # grace period (worker.py); the manager waits this much longer before it gives up on a worker
@@ -36,6 +38,7 @@ class Worker:
         try:
             command = Manager(runner).worker_cmd(0, 0, str(write_end))
             env = create_environ(args.inherit_environ, args.locale, args.copy_env)
+            env = allocator.with_policy(env)  # one malloc policy for the worker and its children
             self.process = subprocess.Popen(
                 command, env=env, pass_fds=[write_end], stdin=subprocess.DEVNULL
             )

@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ipcbench import allocator
 from ipcbench.cell import REQUIRED_AXES
 from ipcbench.errors import UsageError
 from ipcbench.machine import check_section as check_machine_section
@@ -52,7 +53,10 @@ class ResultFileError(UsageError):
 
 def run_metadata() -> dict:
     """pyperf metadata stamped on every run of every cell."""
-    return {"ipcbench_version": __version__, "ipcbench_schema": SCHEMA_VERSION}
+    metadata = {"ipcbench_version": __version__, "ipcbench_schema": SCHEMA_VERSION}
+    if allocator.policy():
+        metadata["malloc"] = allocator.policy()
+    return metadata
 
 
 @dataclass
