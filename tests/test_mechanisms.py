@@ -161,6 +161,28 @@ def test_fifo_ends_are_named_fifos_whose_names_are_gone(tmp_path, monkeypatch):
         endpoint.close()
 
 
+@pytest.mark.usefixtures("stop_multiprocessing_helpers")
+def test_a_forkserver_child_sees_its_parent_alive_and_then_gone():
+    """posix_mq, faster_fifo and mmap_file children ask whether their parent lives when a wait
+    times out. A forkserver child's parent process is the fork server: asking os.getppid()
+    once made such a child leave mid-stream, its parent alive. check_peer raising in the child
+    ends it with exit code 1."""
+    from ipcbench.transports.peer import check_peer
+
+    context = start_context("forkserver")
+    child = context.Process(target=check_peer, args=(None, os.getpid()))
+    child.start()
+    child.join()
+    assert child.exitcode == 0  # the parent is alive: no EOFError
+    gone = context.Process(target=os.getpid)
+    gone.start()
+    gone.join()
+    child = context.Process(target=check_peer, args=(None, gone.pid))
+    child.start()
+    child.join()
+    assert child.exitcode == 1  # EOFError: that process is gone
+
+
 def test_faster_fifo_carries_objects_through_its_own_api():
     available("faster_fifo")
     endpoint = REGISTRY["faster_fifo"]().open(start_context("fork"), 4096, None)

@@ -20,8 +20,7 @@ could race. The receiver checks the stamp and the array's length; contents are c
 outside the clock (echo_mismatch).
 """
 
-from ipcbench import child
-from ipcbench.channel import RING, RING_MASK, Channel, random_bytes
+from ipcbench.channel import RING, Channel, paired_channel, random_bytes
 from ipcbench.child import object_calls
 from ipcbench.transports.frames import oob_object_calls
 
@@ -42,15 +41,7 @@ def wire_size(kind: str, size: int) -> int:
 def array_channel(endpoint, kind: str, size: int, seed: int = 0) -> Channel:
     ring = make_arrays(kind, size, [seed + number for number in range(RING)])
     send, recv, mode = _calls(endpoint, kind)
-    elements = len(ring[0])
-
-    def payload(n):
-        return (n, ring[n & RING_MASK])
-
-    def matches(reply, n) -> bool:
-        return reply[0] == n and len(reply[1]) == elements
-
-    return Channel(send, recv, payload, matches, elements, True, child.OBJECT_STAMP_MASK, mode=mode)
+    return paired_channel(send, recv, ring, mode)
 
 
 def _calls(endpoint, kind: str):

@@ -5,6 +5,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from ipcbench.child import OBJECT_STAMP_MASK
+
 # Distinct payloads inside the clock: the timed loops rotate through this many prebuilt payloads
 # (a power of two: n & RING_MASK picks one), each stamped with its message number just before it
 # is sent. Two keep the cache footprint near a single payload's, as a raw loop's would be.
@@ -46,6 +48,22 @@ class Channel:
         """Reserve `count` message numbers; return the first."""
         first, self.next_stamp = self.next_stamp, self.next_stamp + count
         return first
+
+
+def paired_channel(send, recv, ring: list, mode: bytes = b"objects") -> Channel:
+    """Messages that travel as fresh (stamp, item) pairs through object calls, the items of
+    `ring` never changed once built: a queue pickles in its feeder thread after put() returns
+    (and a shared tensor is read while the sender goes on), so a stamp written into an item
+    could race. The receiver checks the stamp and the item's length."""
+    length = len(ring[0])
+
+    def payload(n):
+        return (n, ring[n & RING_MASK])
+
+    def matches(reply, n) -> bool:
+        return reply[0] == n and len(reply[1]) == length
+
+    return Channel(send, recv, payload, matches, length, True, OBJECT_STAMP_MASK, mode=mode)
 
 
 def random_bytes(size: int, seed: int = 0) -> bytes:

@@ -16,7 +16,7 @@ import pickle
 import random
 
 from ipcbench import child
-from ipcbench.channel import RING, RING_MASK, Channel, random_bytes
+from ipcbench.channel import RING, RING_MASK, Channel, paired_channel, random_bytes
 from ipcbench.child import object_calls
 
 KINDS = ("bytes", "pickle", "numpy", "ndarray", "pickle5", "torch")
@@ -87,21 +87,13 @@ def _bytes_channel(endpoint, size: int, seed: int) -> Channel:
 def _queued_bytes_channel(endpoint, size: int, seed: int) -> Channel:
     """bytes through a queue: (stamp, payload) pairs through its object calls.
 
-    A queue pickles what it carries, in a feeder thread after put() returns, so a payload
-    stamped in place could change before it is pickled, and a fresh stamped copy per message
-    would cost a copy and an allocation of the payload that a user's loop does not pay (up to
-    half of mp_queue's 64 KiB stream). A pair is pickled as the bytes plus a few bytes.
+    A queue pickles what it carries later, in its feeder thread, so a payload stamped in place
+    could change before it is pickled, and a fresh stamped copy per message would cost a copy
+    and an allocation of the payload that a user's loop does not pay (up to half of mp_queue's
+    64 KiB stream). A pair is pickled as the bytes plus a few bytes.
     """
     ring = [random_bytes(size, seed + number) for number in range(RING)]
-    send, recv = object_calls(endpoint)
-
-    def payload(n):
-        return (n, ring[n & RING_MASK])
-
-    def matches(reply, n) -> bool:
-        return reply[0] == n and len(reply[1]) == size
-
-    return Channel(send, recv, payload, matches, size, True, child.OBJECT_STAMP_MASK)
+    return paired_channel(*object_calls(endpoint), ring)
 
 
 def byte_calls(endpoint, size: int):
@@ -114,18 +106,7 @@ def byte_calls(endpoint, size: int):
 
 def _pickle_channel(endpoint, size: int, seed: int) -> Channel:
     ring = [make_records(size, seed + number) for number in range(RING)]
-    records = len(ring[0])
-    send, recv = object_calls(endpoint)
-
-    # A fresh (stamp, records) pair per message, the records never changed: a Queue pickles in
-    # its feeder thread after put() returns, so a stamp written into a shared record could race.
-    def payload(n):
-        return (n, ring[n & RING_MASK])
-
-    def matches(reply, n) -> bool:
-        return reply[0] == n and len(reply[1]) == records
-
-    return Channel(send, recv, payload, matches, records, True, child.OBJECT_STAMP_MASK)
+    return paired_channel(*object_calls(endpoint), ring)  # the child checks the record count
 
 
 def make_records(size: int, seed: int = 0) -> list[dict]:
