@@ -4,9 +4,9 @@ glibc serves a large allocation (from 128 KiB at first) with a fresh mmap, which
 zeroes page by page, and it moves that threshold up as such blocks are freed. So whether a
 process allocates a 1 MiB block from its heap or maps a new one depends on what it did before.
 Receivers that allocate per message (multiprocessing's Connection, queues, pickle) then time
-one loop at very different speeds: 1 MiB round trips through `mp_pipe` took 1.0 ms in one
-process and 1.8 ms in another, and bench/fidelity.py's 1 MiB queue and Connection cells came
-out 0.48-1.04 against a raw loop. With the policy fixed, 0.98-1.08.
+one loop at very different speeds: a 1 MiB round trip through `mp_pipe` took 1.0 ms with its
+blocks from the heap and 1.5-2.4 ms with fresh maps, and bench/fidelity.py's 1 MiB queue and
+Connection cells came out 0.48-1.04 against a raw loop. With the policy fixed, 0.98-1.08.
 
 The workers start with GLIBC_TUNABLES fixing the state a long-running process settles in:
 blocks up to 32 MiB (the ceiling of glibc's moving threshold) from the heap, and the heap
