@@ -63,9 +63,7 @@ class PoolBench(Bench):
     def __init__(self, cell) -> None:
         super().__init__(cell, children=cell.procs)
         self.pool = None
-        # One distinct payload per place in a chunk: pickle writes an object that repeats within
-        # one dump only once, so a chunk of one payload would cross the pipe once, not C times.
-        self.payloads = [random_bytes(cell.size, seed) for seed in range(cell.chunksize)]
+        self.payloads = []  # made in open(): see make_payloads
         self._timed_loop = getattr(self, "_" + cell.transport)
         if cell.transport != "apply":
             # A few chunks for every worker, or a run would time one chunk, not a pool at work.
@@ -74,7 +72,16 @@ class PoolBench(Bench):
     def child_modules(self) -> tuple[str, ...]:
         return ("ipcbench.child", __name__)
 
+    def make_payloads(self) -> None:
+        """One distinct payload per place in a chunk: pickle writes an object that repeats
+        within one dump only once, so a chunk of one payload would cross the pipe once, not C
+        times. Made as the bench opens, not when it is built: a worker builds every bench of its
+        batch to learn what their children import (worker.py), and 16 payloads of 16 MiB would
+        be made for nothing."""
+        self.payloads = [random_bytes(self.cell.size, seed) for seed in range(self.cell.chunksize)]
+
     def open(self) -> None:
+        self.make_payloads()
         # Each worker may run on any CPU of the children's placement: a Pool does not say
         # which worker is which.
         cpus = set().union(*self.child_cpus) if self.parent_cpus else None
@@ -150,6 +157,7 @@ class ExecutorBench(PoolBench):
         return ("ipcbench.child", __name__, "concurrent.futures.process")
 
     def open(self) -> None:
+        self.make_payloads()
         cpus = set().union(*self.child_cpus) if self.parent_cpus else None
         self.pool = ProcessPoolExecutor(
             self.cell.procs, mp_context=self.context, initializer=prepare_child, initargs=(cpus,)
