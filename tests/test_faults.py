@@ -258,26 +258,35 @@ def test_stale_echoes_fail_and_a_payload_cache_gets_no_shortcut(tmp_path):
 
 
 class _Disorderly:
-    """A real channel whose parent side drops or swaps streamed payloads (not commands)."""
+    """A real channel whose parent side drops or swaps streamed payloads (not commands),
+    framed or not."""
 
     def __init__(self, endpoint, fault: str, at: int) -> None:
         self.endpoint, self.fault, self.at, self.payloads = endpoint, fault, at, 0
         self.recv, self.held = endpoint.recv, None
+        self.send = self._disorderly(endpoint.send)
 
-    def send(self, data) -> None:
-        if len(data) < 64:  # commands pass untouched
-            self.endpoint.send(data)
-            return
-        self.payloads += 1
-        if self.payloads == self.at:
-            if self.fault == "drop":
+    def fixed_calls(self, size: int):
+        send, recv = self.endpoint.fixed_calls(size)
+        return self._disorderly(send), recv
+
+    def _disorderly(self, send):
+        def disorderly_send(data) -> None:
+            if len(data) < 64:  # commands pass untouched
+                send(data)
                 return
-            self.held = bytes(data)  # swap: this one goes after the next
-            return
-        self.endpoint.send(data)
-        if self.held is not None:
-            self.endpoint.send(self.held)
-            self.held = None
+            self.payloads += 1
+            if self.payloads == self.at:
+                if self.fault == "drop":
+                    return
+                self.held = bytes(data)  # swap: this one goes after the next
+                return
+            send(data)
+            if self.held is not None:
+                send(self.held)
+                self.held = None
+
+        return disorderly_send
 
 
 @pytest.mark.parametrize("fault", ["drop", "reorder"])

@@ -14,7 +14,9 @@ The parent drives the child with small command messages sent on the same channel
     b"exit"              stop serving
 Where the endpoint has `fixed_calls(LEN)` (a byte stream: os_pipe, subprocess_pipe), the messages
 of a "pingpong N LEN" or "stream N LEN FIRST" travel without framing, as both sides know their
-size; commands, acks and digests stay framed.
+size; commands, acks and digests stay framed. The child answers such a command with READY before
+the first message may come: the parent waits for it, so nothing of the timed loop is read ahead
+with the command, and the child reads its messages one per call (transports/framing.py).
 A trailing b" objects" makes the child receive and send that command's messages (the ack too)
 through the endpoint's object calls (object_calls below) instead of its byte path; a trailing
 b" frames", through pickle protocol 5 with out-of-band buffers in frames of their own
@@ -36,6 +38,7 @@ import sys
 import time
 
 ACK = b"\x06"
+READY = b"ready"
 # The trailing words that make a command's messages objects, and the calls that carry them.
 OBJECT_MODES = (b"objects", b"frames")
 ERROR = b"E"
@@ -178,18 +181,16 @@ class ChildProtocol:
         unpack_from, size = self._unpack_from, self._size
         if unpack_from is not None and self._mask == OBJECT_STAMP_MASK:
             first = self._expected
-            for expected in range(first, first + self._remaining):
-                message = recv()
-                if unpack_from(message)[0] != expected or len(message) != size:
-                    self._count = expected - first
-                    self._fold = self._count * first + self._count * (self._count - 1) // 2
-                    self._expected, self._remaining = expected, first + self._remaining - expected
-                    self._stream(message)  # counts it, and ends the stream if it was the last
-                    break
-            else:
+            mismatch = _first_mismatch(recv, first, self._remaining, unpack_from, size)
+            if mismatch is None:
                 self._count, self._remaining = self._remaining, 0
                 self._fold = self._count * first + self._count * (self._count - 1) // 2
                 return self._stream_ack()
+            expected, message = mismatch
+            self._count = expected - first
+            self._fold = self._count * first + self._count * (self._count - 1) // 2
+            self._expected, self._remaining = expected, first + self._remaining - expected
+            self._stream(message)  # counts it, and ends the stream if it was the last
             if self.handle != self._stream:  # that message ended the stream
                 return self._reply
         stamp_and_length, mask, last = self._stamp_and_length, self._mask, self._last
@@ -242,6 +243,27 @@ class ChildProtocol:
         self.handle, self.objects = self._command, None
 
 
+def _first_mismatch(recv, first: int, count: int, unpack_from, size: int):
+    """(number, message) of the first of `count` messages, numbered from `first`, whose 8-byte
+    stamp or length is not what it must be; None if all are right."""
+    buffer = getattr(recv, "buffer", None)
+    if buffer is not None:  # a fixed receiver's (framing.py): read here, no call per message
+        readinto, rest = recv.readinto, recv.rest
+        stamp = memoryview(buffer)[:8].cast("Q")  # read in place: cheaper than unpack_from
+        for expected in range(first, first + count):
+            got = readinto(buffer)
+            if got != size:
+                rest(got)
+            if stamp[0] != expected:
+                return expected, buffer
+        return None
+    for expected in range(first, first + count):
+        message = recv()
+        if unpack_from(message)[0] != expected or len(message) != size:
+            return expected, message
+    return None
+
+
 def object_calls(endpoint):
     """(send_object, recv_object): the endpoint's own object API, or pickle over bytes."""
     send_object = getattr(endpoint, "send_object", None)
@@ -282,17 +304,19 @@ def answer(endpoint) -> None:
         while True:
             # The mode is read before the message arrives: it holds for its replies too.
             receive, reply = calls[protocol.objects]
+            fixed = protocol.fixed_size is not None and fixed_calls is not None
+            if fixed and protocol.handle in (protocol._echo, protocol._stream):
+                fixed_send, fixed_receive = fixed_calls(protocol.fixed_size)
+                send(READY)  # framed; after it, the parent's messages are read one by one
             if protocol.handle == protocol._echo:
                 # A tight loop, no state machine per message: a round trip of small messages
                 # measures this process's per-message cost too.
-                if protocol.fixed_size is not None and fixed_calls is not None:
-                    reply, receive = fixed_calls(protocol.fixed_size)
+                if fixed:
+                    reply, receive = fixed_send, fixed_receive
                 for _ in range(protocol.take_all()):
                     reply(receive())
             elif protocol.handle == protocol._stream:
-                if protocol.fixed_size is not None and fixed_calls is not None:
-                    receive = fixed_calls(protocol.fixed_size)[1]
-                reply(protocol.stream_batch(receive))  # the ack: framed
+                reply(protocol.stream_batch(fixed_receive if fixed else receive))  # the ack: framed
             else:
                 for message in protocol.handle(receive()):
                     reply(message)

@@ -18,7 +18,7 @@ from time import perf_counter
 from ipcbench.benches.base import MIN_CAPACITY, Bench, DataError, channel_modules, describe_helpers
 from ipcbench.benches.spec import Pattern
 from ipcbench.cell import LOCAL, Cell
-from ipcbench.child import DIGEST_SIZE, object_calls
+from ipcbench.child import DIGEST_SIZE, READY, object_calls
 from ipcbench.cputime import CpuMeter
 from ipcbench.payloads import (
     RING_MASK,
@@ -32,8 +32,16 @@ from ipcbench.units import ROUND_TRIP_MICROSECONDS
 
 
 def command(endpoint, channel: Channel, words: bytes) -> None:
-    """Tell the child what comes next (commands always travel as bytes)."""
+    """Tell the child what comes next (commands always travel as bytes).
+
+    Before unframed payloads, wait for the child's READY (see ipcbench.child): then none of
+    them can reach the child's buffer along with the command.
+    """
     endpoint.send(words + b" " + channel.mode if channel.objects else words)
+    if channel.fixed:
+        ready = bytes(endpoint.recv())
+        if ready != READY:
+            raise DataError(f"the child answered {ready[:120]!r} to a command, not ready")
 
 
 class NoMeter:
