@@ -15,7 +15,7 @@ import pytest
 from conftest import run_cli
 from netns_cluster import HEAD_IP, WORKER_IP, Cluster, unavailable
 
-from ipcbench import results
+from ipcbench import allocator, results
 
 REASON = unavailable()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=f"no test hosts: {REASON}")
@@ -122,6 +122,13 @@ def test_killing_the_peer_host_mid_cell_fails_that_cell_and_the_run_ends(hosts, 
         while not hosts.worker_processes("ipcbench.peer_child"):  # a cell's child is serving
             assert run.poll() is None and time.monotonic() < deadline, run.communicate()
             time.sleep(0.05)
+        # It runs under the allocator policy of the parent's side (ipcbench.allocator). glibc
+        # cuts the variable short in place as it reads it: /proc shows its first tunable.
+        (child,) = hosts.worker_processes("ipcbench.peer_child")
+        environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
+        (tunables,) = [entry for entry in environ if entry.startswith(b"GLIBC_TUNABLES=")]
+        assert allocator.POLICY.startswith(tunables.decode().partition("=")[2]), tunables
+        assert b"mmap_threshold" in tunables
         time.sleep(3.0)  # connected and timing: a cell takes over 10 s at --min-time 2
         hosts.kill_worker_node()
         killed = time.monotonic()

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 
-from ipcbench import cluster
+from ipcbench import allocator, cluster
 from ipcbench.version import __version__
 
 # Starting the launcher (a Ray worker on the peer) and the child: generous for a loaded node.
@@ -85,6 +85,7 @@ class Launcher:
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=self.errors,
+            env=allocator.with_policy(dict(os.environ)),  # as the parent's side runs (allocator.py)
         )
         with self.process.stdin as stdin:
             stdin.write(pickle.dumps((spec, cpus)))
