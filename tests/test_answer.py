@@ -61,10 +61,13 @@ CELLS = {
     "pingpong/os_pipe/fork/1MiB/split/pickle5": spread(400 * US, *TIGHT),
     "pingpong/mp_queue/fork/1MiB/split/ndarray": spread(1000 * US, *TIGHT),
     "pingpong/torch_mp/fork/1MiB/split/torch": spread(1700 * US, *TIGHT),
+    "pingpong/torch_mp/spawn/1MiB/split/torch": spread(3400 * US, *TIGHT),
 }
+TORCH_FORK = ["pingpong", "torch_mp", "fork"]
 VIEW = {
     "pingpong/shared_memory_inplace/fork/64B/split": {"receive": "view"},
     "pingpong/torch_mp/fork/1MiB/split/torch": {"receive": "view"},
+    "pingpong/torch_mp/spawn/1MiB/split/torch": {"receive": "view"},
 }
 
 
@@ -180,6 +183,8 @@ def test_array_kinds_have_rows_columns_and_labels_of_their_own(page, synthetic):
     assert [r["kind"] for r in rows] == ["numpy", "ndarray", "pickle5", "torch"]
     assert rows[1]["fastest"] == "os_pipe (fork)" and "mp_queue (fork)" in rows[1]["vs mp_queue"]
     assert rows[3]["fastest"] == "in-place (receive view): torch_mp (fork)"
+    # Its only transport: spawn is the slower start method, not a slower transport.
+    assert rows[3]["vs the slowest"] == "only one transport measured"
     start = page.index('<section id="kinds">')
     section = page[start : page.index("</section>", start)]
     assert "<th>numpy</th><th>ndarray</th><th>pickle5</th><th>torch</th>" in section
@@ -187,7 +192,7 @@ def test_array_kinds_have_rows_columns_and_labels_of_their_own(page, synthetic):
     assert re.search(r"300\.00</td>\s*<td[^>]*>900\.00</td>\s*<td[^>]*>400\.00</td>", os_pipe)
     assert "os_pipe [pickle5]" in page and "torch_mp [torch]" in page  # plot and table labels
     shown = run_cli("show", synthetic).stdout
-    [torch] = [line for line in shown.splitlines() if line.startswith("pingpong  torch_mp")]
+    [torch] = [line for line in shown.splitlines() if line.split()[:3] == TORCH_FORK]
     assert " torch " in torch and " view " in torch
 
 

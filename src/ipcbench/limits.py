@@ -43,7 +43,8 @@ def max_cells_flag(text: str) -> int:
 def check_cell_count(count: int, max_cells: int) -> None:
     if count > max_cells:
         raise LimitError(
-            f"the selection has more than {max_cells} cells (--max-cells {max_cells}); "
+            f"the selection has more than {max_cells} cell{'s' if max_cells > 1 else ''} "
+            f"(--max-cells {max_cells}); "
             "select fewer, or raise the limit with --max-cells N"
         )
 

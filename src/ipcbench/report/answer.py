@@ -200,7 +200,8 @@ def _row(ranking: _Ranking) -> dict:
             f"{len(untested)} other{'s' if len(untested) > 1 else ''} untested "
             "(one worker per cell: run the default profile for a verdict)"
         )
-    slowest = cells[-1]
+    # Against the slowest other transport: a start method of the winner's own is in `methods`.
+    others = [cell for cell in cells if _subject(cell) != _subject(winner)]
     return {
         **row,
         "fastest": f"{_subject_text(winner, cells)} ({methods})",
@@ -209,9 +210,9 @@ def _row(ranking: _Ranking) -> dict:
         "methods": methods,
         "figure": _figure(winner) + _interval(winner),
         "tied": tied_text or "—",
-        "vs_slowest": f"{_times(slowest, winner)} than {_who(slowest, cells)}"
-        if len(cells) > 1
-        else "only one measured",
+        "vs_slowest": f"{_times(others[-1], winner)} than {_who(others[-1], cells)}"
+        if others
+        else "only one transport measured",
         # mp_queue copies: against an in-place row that would be a ranking across the two.
         "vs_popular": _vs_popular(winner, cells, tied)
         if _declaration(ranking.pattern).on_transports and ranking.role == "copy"
