@@ -35,9 +35,10 @@ from ipcbench.stopping import ManagerStop, held
 from ipcbench.units import figure
 from ipcbench.worker import CLEANUP_GRACE, Job, JobCell
 
-# Cells per worker process. A fresh worker costs ~0.25 s here before it times anything; a batch
+# Cells per worker process. A fresh worker costs ~0.4 s here before it times anything; a batch
 # shares that among its cells (see worker.py for why that keeps workers independent samples).
-BATCH_CELLS = 8
+# The quick default matrix took 51.5 s with 8 cells per worker and 41-42.5 s with 32.
+BATCH_CELLS = 32
 
 
 @dataclass

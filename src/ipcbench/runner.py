@@ -46,10 +46,11 @@ class Profile:
 # by 8%: bench/machine_drift.py), so a cell's values in one worker share one state of the
 # machine: more passes of fewer values each buy more precision for the time than the reverse.
 # bench/aa_test.py on the default matrix, median change per cell between two runs: 3 passes of
-# 5 values (20 ms), 8.1% in 146 s a run; 7 passes of 2 values (15 ms), 5.0% in 218 s (README).
+# 5 values (20 ms), 8.1% in 146 s a run; 7 passes of 2 values (15 ms), 5.0-5.7% in 210-238 s;
+# 9 passes of 2 values in workers of 32 cells, 4.7% in 208 s (README).
 PROFILES = {
     "quick": Profile(passes=2, values=3, warmups=1, min_time=0.005),
-    "default": Profile(passes=7, values=2, warmups=1, min_time=0.015),
+    "default": Profile(passes=9, values=2, warmups=1, min_time=0.015),
     "rigorous": Profile(passes=14, values=3, warmups=1, min_time=0.03),
 }
 

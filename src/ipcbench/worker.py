@@ -5,7 +5,7 @@ The manager starts `python -m ipcbench run --worker --worker-task=0 ... --pipe=F
 it is to be found here) and the files for its result and for a failure's reason. A file, not the
 command line: a long cell list once went past Linux's 128 KiB argument limit.
 
-Why batches: a fresh Python process with pyperf and ipcbench imported costs ~0.25 s here, more
+Why batches: a fresh Python process with pyperf and ipcbench imported costs ~0.4 s here, more
 than timing a cell of the quick profile. Every cell still gets a fresh worker in every pass (a
 batch holds distinct cells of one pass), so a cell's workers stay independent samples; what the
 cells of a batch share is only the interpreter start-up and, for forkserver cells, the fork

@@ -3,8 +3,8 @@
 Messages whose size both sides know (a timed loop's payloads: `fixed_calls`) go without the
 header: the bytes alone, read one per call into a reused buffer, as a hand-written loop would.
 
-Framed reads go through a BufferedReader (READ_BUFFER), so a small message (header and payload) costs
-one system call and a large payload is read straight into a reused receive buffer
+Framed reads go through a BufferedReader (READ_BUFFER), so a small message (header and
+payload) costs one system call and a large payload is read straight into a reused receive buffer
 (BufferedReader's read and readinto return less than asked only at the end of the stream).
 A small message is written with one os.write of header + payload; a large one with writev, which
 saves copying the payload.
