@@ -59,6 +59,11 @@ class Worker:
         """
         silence = 0.0
         while True:
+            # Asked before every wait, not only after a silent second: a worker whose cells end
+            # more often than that would otherwise time its whole batch (up to BATCH_CELLS).
+            if signal.sigpending() & {signal.SIGINT, signal.SIGTERM}:
+                # SIGTERM may reach the manager alone: ask the worker to end the batch.
+                open(self.stop_file, "a").close()
             ready, _, _ = select.select([self._reports], [], [], 1.0)
             if ready:
                 line = self._reports.readline()
@@ -69,9 +74,6 @@ class Worker:
                 silence = 0.0
                 continue
             silence += 1.0
-            if signal.sigpending() & {signal.SIGINT, signal.SIGTERM}:
-                # SIGTERM may reach the manager alone: ask the worker to end the batch.
-                open(self.stop_file, "a").close()
             if silence > patience:
                 self.silent = True
                 self.process.kill()

@@ -11,11 +11,13 @@ import signal
 from ipcbench.transports.base import Transport, start_child
 from ipcbench.transports.mp_pipe import ConnectionEndpoint
 
-# Past verification (8 messages) and into calibration and timing.
-MID_CELL = 40
-# A dying child goes right after verification (2 commands, 3 echoes, 3 digests): a loaded
-# machine calibrates a few loops only, and a whole cell then took fewer than MID_CELL messages.
+# Faults start right after verification, not some way into the timing: a loaded machine
+# calibrates a few loops only, and a whole cell once took fewer than the 40 messages a fault
+# waited for, and got a figure.
+# A dying child: after 2 commands, 3 echoes and 3 digests.
 DIES_AFTER = 12
+# A fanin producer: after its 3 checked payloads (FanIn.verify), on its first timed message.
+FANIN_FAULT_AFTER = 3
 # Payloads of patterns.verify before the timing: 3 echoed, 3 digested.
 PRE_TIMING_PAYLOADS = 6
 
@@ -110,7 +112,7 @@ class FailsToOpen(Transport):
 
 
 class BrokenProducerChannel:
-    """A shared fanin queue whose producers' send() goes wrong after MID_CELL messages."""
+    """A shared fanin queue whose producers' send() goes wrong after FANIN_FAULT_AFTER."""
 
     def __init__(self, queue, fault: str) -> None:
         self.queue, self.fault, self.sent = queue, fault, 0
@@ -118,10 +120,10 @@ class BrokenProducerChannel:
 
     def send(self, data) -> None:
         self.sent += 1
-        if self.sent > MID_CELL and self.fault == "drop":
+        if self.sent > FANIN_FAULT_AFTER and self.fault == "drop":
             return
         self.queue.put(bytes(data))
-        if self.sent > MID_CELL and self.fault == "duplicate":
+        if self.sent > FANIN_FAULT_AFTER and self.fault == "duplicate":
             self.queue.put(bytes(data))
 
     def close(self) -> None:
