@@ -37,7 +37,7 @@ from ipcbench.worker import CLEANUP_GRACE, Job, JobCell
 
 # Cells per worker process. A fresh worker costs ~0.4 s here before it times anything; a batch
 # shares that among its cells (see worker.py for why that keeps workers independent samples).
-# The quick default matrix took 51.5 s with 8 cells per worker and 41-42.5 s with 32.
+# The quick default matrix took 51.5 s with 8 cells per worker and 41-42.5 s with 34.
 BATCH_CELLS = 32
 
 
