@@ -2,7 +2,7 @@
 
     python bench/fidelity.py                       # every seed transport, both patterns
     python bench/fidelity.py -t os_pipe -p stream  # a subset
-    python bench/fidelity.py --sizes 64,1MiB --values 9 --rounds 5
+    python bench/fidelity.py --sizes 64,1MiB --values 9 --rounds 9
 
 For each seed transport, pattern and size it times the harness's cell (ipcbench.benches.open_bench:
 the worker's own procedure, minus pyperf's process) and, beside it in the same process, a raw
@@ -12,7 +12,8 @@ Same start method (fork; exec for subprocess_pipe), same CPU placement (parent o
 usable CPU, child and helpers on the second), same timing (perf_counter around the same number
 of loops, found by the harness's calibration), the same allocator policy (ipcbench.allocator),
 values alternated harness / raw so that drift hits both alike, over several fresh pairs of
-channels (--rounds) whose median ratio is printed.
+channels, one per round over all cells (--rounds): the median ratio is printed, and the lowest
+and highest pair's.
 It prints harness/raw per cell (target: at most 1.10), and one core's memcpy bandwidth measured
 in the same run (cache-hot, and on a stream's working set) with the shared-memory streams' share
 of each. No assertion: figures to read.
@@ -402,21 +403,6 @@ def measure(transport, pattern, size, values, min_time, cpus) -> tuple[float, fl
     return statistics.median(harness_times), statistics.median(raw_times)
 
 
-def measure_rounds(transport, pattern, size, args, cpus) -> tuple[float, float, float]:
-    """(harness, raw, harness/raw): medians over `args.rounds` fresh pairs of channels.
-
-    A pair of processes settles into a rhythm of wake-ups of its own: between two runs of one
-    pair each, subprocess_pipe's 4 KiB stream went from 1.03 to 1.91. Fresh pairs average that.
-    """
-    pairs = [
-        measure(transport, pattern, size, args.values, args.min_time, cpus)
-        for _ in range(args.rounds)
-    ]
-    harness = statistics.median(pair[0] for pair in pairs)
-    raw = statistics.median(pair[1] for pair in pairs)
-    return harness, raw, statistics.median(pair[0] / pair[1] for pair in pairs)
-
-
 def figure(pattern: str, size: int, seconds: float) -> str:
     if pattern == "pingpong":
         return f"{seconds * 1e6:9.2f} µs"
@@ -432,7 +418,9 @@ def main() -> int:
     parser.add_argument("-p", "--patterns", default="pingpong,stream")
     parser.add_argument("--sizes", default="64,4KiB,64KiB,1MiB")
     parser.add_argument("--values", type=int, default=7, help="values per pair of channels")
-    parser.add_argument("--rounds", type=int, default=3, help="fresh pairs of channels per cell")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="fresh pairs of channels per cell, one per round"
+    )
     parser.add_argument("--min-time", type=float, default=0.02)
     args = parser.parse_args()
     usable = sorted(os.sched_getaffinity(0))
@@ -440,23 +428,43 @@ def main() -> int:
         sys.exit("fidelity needs 2 CPUs (split placement)")
     cpus = ({usable[0]}, {usable[1]})
     memcpy = [memcpy_line()]
-    print(f"{'pattern':9} {'transport':16} {'size':>6} {'harness':>12} {'raw':>12} {'ratio':>6}")
+    cells = [
+        (pattern, transport, size)
+        for pattern in args.patterns.split(",")
+        for transport in args.transports.split(",")
+        for size in parse_sizes(args.sizes)
+    ]
+    # Each cell over several fresh pairs of channels: a pair of processes settles into a rhythm
+    # of wake-ups of its own (between two pairs, subprocess_pipe's 4 KiB stream went from 1.03 to
+    # 1.91). The pairs come in rounds over all cells, not one cell's back to back: the machine's
+    # state changes over tens of seconds, and moved a small shared-memory stream's ratio from
+    # ~0.86 for a dozen pairs in a row to ~1.1 for the next few.
+    pairs = {cell: [] for cell in cells}
+    for round_number in range(1, args.rounds + 1):
+        print(f"round {round_number} of {args.rounds} over {len(cells)} cells", flush=True)
+        for pattern, transport, size in cells:
+            # Session pins this process (the raw loop's parent too) and its child.
+            pair = measure(transport, pattern, size, args.values, args.min_time, cpus)
+            pairs[pattern, transport, size].append(pair)
+    print(
+        f"{'pattern':9} {'transport':16} {'size':>6} {'harness':>12} {'raw':>12} {'ratio':>6}"
+        f"  {'pairs':>9}"
+    )
     ratios, shared_streams = [], []
-    for pattern in args.patterns.split(","):
-        for transport in args.transports.split(","):
-            for size in parse_sizes(args.sizes):
-                # Session pins this process (the raw loop's parent too) and its child.
-                harness, raw, ratio = measure_rounds(transport, pattern, size, args, cpus)
-                ratios.append(ratio)
-                mark = "" if 0.9 <= ratio <= 1.10 else "  <-- outside 0.90..1.10"
-                print(
-                    f"{pattern:9} {transport:16} {format_size(size):>6} "
-                    f"{figure(pattern, size, harness):>12} {figure(pattern, size, raw):>12} "
-                    f"{ratio:6.2f}{mark}",
-                    flush=True,
-                )
-                if pattern == "stream" and transport in SHARED and size == 1 << 20:
-                    shared_streams.append((transport, size / harness / 1e9))
+    for (pattern, transport, size), measured in pairs.items():
+        harness = statistics.median(pair[0] for pair in measured)
+        raw = statistics.median(pair[1] for pair in measured)
+        each = sorted(pair[0] / pair[1] for pair in measured)
+        ratio = statistics.median(each)
+        ratios.append(ratio)
+        mark = "" if 0.9 <= ratio <= 1.10 else "  <-- outside 0.90..1.10"
+        print(
+            f"{pattern:9} {transport:16} {format_size(size):>6} "
+            f"{figure(pattern, size, harness):>12} {figure(pattern, size, raw):>12} "
+            f"{ratio:6.2f}  {each[0]:.2f}-{each[-1]:.2f}{mark}"
+        )
+        if pattern == "stream" and transport in SHARED and size == 1 << 20:
+            shared_streams.append((transport, size / harness / 1e9))
     memcpy.append(memcpy_line(", again"))
     for working_set in ("hot", "stream"):
         rate = statistics.mean(each[working_set] for each in memcpy)

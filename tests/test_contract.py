@@ -127,6 +127,37 @@ def test_pipes_read_a_fixed_size_payload_per_call_and_never_ahead():
         stream.close()
 
 
+def test_rings_carry_fixed_size_payloads_without_lengths_in_order_with_recv():
+    """A copy-mode ring's fixed-size calls write no length (the reader knows it, as in a
+    hand-written ring) and read into one buffer of the payload's size, where the child's stream
+    loop checks stamps in place; they share the ring's cursor with the plain send and recv, and
+    the sender refuses a message of another length."""
+    from multiprocessing import get_context
+
+    from ipcbench.transports.shared_array import Ring, SharedArrayEndpoint
+
+    ctx = get_context("fork")
+    ring = Ring(ctx, 256)
+    endpoint = SharedArrayEndpoint(ring, ring, 256, "copy")  # writes to and reads from one ring
+    try:
+        send, recv = endpoint.fixed_calls(64)
+        assert endpoint.fixed_calls(64) == (send, recv)  # one pair (and buffer) per size
+        messages = [bytes([n]) * 64 for n in range(4)]
+        send(messages[0])
+        endpoint.send(b"framed")  # plain and fixed calls in turn, through one cursor
+        send(messages[1])
+        assert bytes(recv()) == messages[0]
+        assert bytes(endpoint.recv()) == b"framed"
+        assert recv.readinto(recv.buffer) == 64 and bytes(recv.buffer) == messages[1]
+        with pytest.raises(ValueError, match="a 63-byte message through the calls for 64-byte"):
+            send(messages[2][:-1])
+    finally:
+        endpoint.close_channel()
+    inplace = SharedArrayEndpoint(Ring(ctx, 256), Ring(ctx, 256), 256, "view")
+    assert not hasattr(inplace, "fixed_calls")  # a view has no buffer of its own to read into
+    inplace.close_channel()
+
+
 PLACEMENTS = ("split", "same", "free") if len(os.sched_getaffinity(0)) > 1 else ("same", "free")
 # The placements change who shares a CPU, not how CPU is counted: the other placements are tried
 # on one transport of each way of moving data (a pipe, a queue's feeder thread, a server process,

@@ -258,7 +258,7 @@ def test_stale_echoes_fail_and_a_payload_cache_gets_no_shortcut(tmp_path):
 
 
 class _Disorderly:
-    """A real channel whose parent side drops or swaps streamed payloads (not commands),
+    """A real channel whose parent side drops, swaps or truncates streamed payloads (not commands),
     framed or not."""
 
     def __init__(self, endpoint, fault: str, at: int) -> None:
@@ -279,6 +279,12 @@ class _Disorderly:
             if self.payloads == self.at:
                 if self.fault == "drop":
                     return
+                if self.fault == "truncate":
+                    send(bytes(data)[:-1])
+                    return
+                if self.fault == "extend":
+                    send(bytes(data) + b"!")
+                    return
                 self.held = bytes(data)  # swap: this one goes after the next
                 return
             send(data)
@@ -287,6 +293,27 @@ class _Disorderly:
                 self.held = None
 
         return disorderly_send
+
+
+@pytest.mark.parametrize("fault", ["truncate", "extend"])
+def test_a_stream_with_a_message_of_the_wrong_length_fails(fault):
+    """Through a transport whose messages keep their lengths (a pipe's byte stream would merge
+    a short message into the next; a ring's fixed-size sender refuses one): the child's fast
+    stream loop reports it."""
+    from ipcbench.benches.base import DataError
+    from ipcbench.benches.stream import stream
+    from ipcbench.payloads import make_channel
+    from ipcbench.transports.mp_pipe import MpPipe
+
+    endpoint = MpPipe().open(start_context("fork"), 4096, None)
+    try:
+        channel = make_channel(_Disorderly(endpoint, fault, at=5), "bytes", 64)
+        assert channel.fixed  # the Connection's fixed-size calls: the child's fast loop
+        with pytest.raises(DataError, match="1 of the streamed messages had the wrong length"):
+            stream(endpoint, channel, 20)
+        endpoint.send(b"exit")  # the child is serving again: it leaves at once
+    finally:
+        endpoint.close()
 
 
 @pytest.mark.parametrize("fault", ["drop", "reorder"])
@@ -301,5 +328,6 @@ def test_a_stream_that_drops_or_reorders_inside_the_loop_fails(fault):
         channel = make_channel(_Disorderly(endpoint, fault, at=5), "bytes", 64)
         with pytest.raises(DataError, match="wrong stamp"):
             stream(endpoint, channel, 20)
+        endpoint.send(b"exit")  # the child is serving again: it leaves at once
     finally:
         endpoint.close()

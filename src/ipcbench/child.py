@@ -12,11 +12,13 @@ The parent drives the child with small command messages sent on the same channel
     b"digest N"          take the next N messages, reply with a BLAKE2b digest of their contents
     b"cputime"           reply with this process's CPU time so far (user + system, seconds)
     b"exit"              stop serving
-Where the endpoint has `fixed_calls(LEN)` (a byte stream: os_pipe, subprocess_pipe), the messages
-of a "pingpong N LEN" or "stream N LEN FIRST" travel without framing, as both sides know their
-size; commands, acks and digests stay framed. The child answers such a command with READY before
-the first message may come: the parent waits for it, so nothing of the timed loop is read ahead
-with the command, and the child reads its messages one per call (transports/framing.py).
+Where the endpoint has `fixed_calls(LEN)`, the messages of a "pingpong N LEN" or "stream N LEN
+FIRST" go through calls for that size alone: over a byte stream (os_pipe, subprocess_pipe)
+without framing, as both sides know their size, while commands, acks and digests stay framed;
+through a shared-memory ring (shared_array, shared_memory), into one buffer of that size. The child
+answers such a command with READY before the first message may come: the parent waits for it, so
+nothing of the timed loop is read ahead with the command, and the child reads its messages one
+per call (transports/framing.py, transports/slot_ring.py).
 A trailing b" objects" makes the child receive and send that command's messages (the ack too)
 through the endpoint's object calls (object_calls below) instead of its byte path; a trailing
 b" frames", through pickle protocol 5 with out-of-band buffers in frames of their own
@@ -36,6 +38,7 @@ import signal
 import struct
 import sys
 import time
+from multiprocessing import BufferTooShort
 
 ACK = b"\x06"
 READY = b"ready"
@@ -247,15 +250,21 @@ def _first_mismatch(recv, first: int, count: int, unpack_from, size: int):
     """(number, message) of the first of `count` messages, numbered from `first`, whose 8-byte
     stamp or length is not what it must be; None if all are right."""
     buffer = getattr(recv, "buffer", None)
-    if buffer is not None:  # a fixed receiver's (framing.py): read here, no call per message
+    if buffer is not None:  # a fixed receiver's (framing.py, slot_ring.py, mp_pipe.py)
         readinto, rest = recv.readinto, recv.rest
         stamp = memoryview(buffer)[:8].cast("Q")  # read in place: cheaper than unpack_from
-        for expected in range(first, first + count):
-            got = readinto(buffer)
-            if got != size:
-                rest(got)
-            if stamp[0] != expected:
-                return expected, buffer
+        expected = first
+        try:
+            for expected in range(first, first + count):
+                got = readinto(buffer)
+                if got != size:
+                    message = rest(got)  # the whole message: a pipe's may come in pieces
+                    if len(message) != size:
+                        return expected, message
+                if stamp[0] != expected:
+                    return expected, buffer
+        except BufferTooShort as error:  # a Connection's message too long for the buffer
+            return expected, error.args[0]
         return None
     for expected in range(first, first + count):
         message = recv()

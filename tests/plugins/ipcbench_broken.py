@@ -22,7 +22,15 @@ FANIN_FAULT_AFTER = 3
 PRE_TIMING_PAYLOADS = 6
 
 
-class BrokenChildEndpoint(ConnectionEndpoint):
+class PlainEndpoint(ConnectionEndpoint):
+    """mp_pipe's endpoint without its fixed-size calls, which receive straight from the
+    Connection: the endpoints below change what send and recv do, and both ends of a channel
+    must agree on having them (ipcbench.transports.base)."""
+
+    fixed_calls = None
+
+
+class BrokenChildEndpoint(PlainEndpoint):
     """The child's end of an mp_pipe whose send() damages messages according to `fault`."""
 
     def __init__(self, connection, capacity: int, fault: str) -> None:
@@ -68,7 +76,7 @@ class _Broken(Transport):
             process = start_child(ctx, child_side, child_cpus)
         finally:
             child_conn.close()
-        return ConnectionEndpoint(parent_conn, capacity, process)
+        return PlainEndpoint(parent_conn, capacity, process)
 
 
 class Corrupt(_Broken):
@@ -151,7 +159,7 @@ class FaninDrop(_BrokenFanin):
     name, summary, fault = "broken_fanin_drop", "producers stop sending", "drop"
 
 
-class StaleChildEndpoint(ConnectionEndpoint):
+class StaleChildEndpoint(PlainEndpoint):
     """A child's end that, past the checks before timing, now and then hands on the previous
     message instead of the one that arrived: its echo (pingpong) or what it counts (stream)."""
 
@@ -184,7 +192,7 @@ class Stale(Transport):
             process = start_child(ctx, StaleChildEndpoint(child_conn, capacity), child_cpus)
         finally:
             child_conn.close()
-        return ConnectionEndpoint(parent_conn, capacity, process)
+        return PlainEndpoint(parent_conn, capacity, process)
 
 
 # Where the caching transport reports its shortcuts, one file per endpoint ("payloads shortcuts"):
@@ -193,7 +201,7 @@ CACHE_LOG = "ipcbench-cache-log"
 TOKEN, DATA = b"T", b"D"
 
 
-class CachingEndpoint(ConnectionEndpoint):
+class CachingEndpoint(PlainEndpoint):
     """Correct, but cheats a benchmark: a payload equal to the previous one it sent goes as a
     1-byte token, and the receiver replays its own copy. Counts the shortcuts it takes on
     payloads (messages over 64 bytes) and writes the counts to $TEMP/ipcbench-cache-log at close.

@@ -10,8 +10,9 @@ An endpoint moves whole messages:
     metadata     optional: a dict of facts about the channel recorded with each cell's figures
                  (e.g. ring_slots), set once the channel is open
     fixed_calls(size)  optional: (send, recv) for messages of exactly `size` bytes, which both
-                 sides know, so a byte stream needs no framing for them (the timed loops' bytes
-                 payloads; see ipcbench.child). Both ends of a channel must agree on having it.
+                 sides know, so a byte stream needs no framing for them and a receiver can
+                 read into one buffer of that size (the timed loops' bytes payloads; see
+                 ipcbench.child). Both ends of a channel must agree on having it.
     send_frames(frames), recv_frames()  optional: a list of bytes-like frames as one message (a
                  pickle and its out-of-band buffers); built on send/recv where missing, and the
                  wire format is the same either way (see transports/frames.py)

@@ -141,19 +141,20 @@ def fixed_receiver(reader, size: int):
         return buffer
 
     # For a loop that reads without a Python call per message (child.py): into `buffer`
-    # with `readinto`, and when that returned less than `size`, `rest(got)`.
+    # with `readinto`, and when that returned less than `size`, `rest(got)` (the whole message).
     recv.buffer, recv.readinto = buffer, readinto
     recv.rest = functools.partial(_rest_of, readinto, buffer)
     return recv
 
 
-def _rest_of(readinto, buffer, got: int) -> None:
+def _rest_of(readinto, buffer, got: int) -> memoryview:
     # A message of more than PIPE_BUF bytes may come in pieces.
     while got < len(buffer):
         more = readinto(buffer[got:])
         if not more:
             raise EOFError("the other side closed the channel mid-message")
         got += more
+    return buffer
 
 
 def framed_receiver(reader, capacity: int):

@@ -1,0 +1,34 @@
+"""The benchmark scripts under bench/ still run against the code they measure (their figures
+are read, not asserted: see the README): a tiny selection of each, and what it must print."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import SHM
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def test_fidelity_prints_harness_and_raw_loop_side_by_side_and_cleans_up():
+    before = set(SHM.iterdir())
+    completed = subprocess.run(
+        [sys.executable, BENCH / "fidelity.py", "-t", "mp_pipe,shared_array", "-p", "stream"]
+        + ["--sizes", "4KiB", "--rounds", "2", "--values", "2", "--min-time", "0.002"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    output = completed.stdout
+    assert output.count("round ") == 2  # one pair of channels per cell and round
+    for transport in ("mp_pipe", "shared_array"):
+        row = re.search(
+            rf"^stream +{transport} +4KiB .* GB/s .* GB/s +(\S+) +(\S+)-(\S+)", output, re.M
+        )
+        assert row, output
+        ratio, lowest, highest = map(float, row.groups())
+        assert 0 < lowest <= ratio <= highest  # the median of the pairs' ratios, and their range
+    assert re.search(r"^harness/raw: median \d", output, re.M)
+    assert set(SHM.iterdir()) == before  # the raw rings' segments are unlinked too
