@@ -4,7 +4,9 @@ Runs one selection three times: twice back to back on an idle machine (A and A')
 while two busy processes compete for the CPUs (L). Then prints:
   - the A/A false-alarm rate: cells `compare` calls faster or slower between A and A' (the same
     code: every such call is a false alarm), and `--fail-above 10%`'s exit status on them;
-  - the median and 90th percentile run-to-run change per cell between A and A';
+  - the median and 90th percentile run-to-run change per cell between A and A', and the same
+    net of the common shift (the geometric mean of all cells' ratios): a machine that is a
+    little slower for the whole of A' shifts every cell alike, the harness's floor too;
   - the share of cells called slower under load (L against A): a test that never says
     "different" would pass the A/A test trivially;
   - how long each run took.
@@ -13,6 +15,7 @@ while two busy processes compete for the CPUs (L). Then prints:
     python bench/aa_test.py --quick              # the quick profile
     python bench/aa_test.py -- -t os_pipe -s 64  # any `run` selection after --
     python bench/aa_test.py --realtime           # on a shared machine (root): see below
+    python bench/aa_test.py --from DIR           # the figures of files kept with --keep DIR
 
 A benchmark, not a test: it prints figures and asserts nothing. Keep the machine otherwise idle.
 Where that cannot be (a shared machine), `--realtime` runs A and A' under SCHED_FIFO, so that
@@ -22,6 +25,7 @@ priority, beside its busy processes, as before. Each file's recorded load is pri
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -74,6 +78,28 @@ def verdicts(baseline: Path, other: Path) -> list[dict]:
     return [cell["files"][other.stem] for cell in data["cells"]]
 
 
+def measure(selection: list[str], directory: Path, args) -> dict[str, float]:
+    """Run A, A' and the loaded run into `directory`; their times in seconds."""
+    directory.mkdir(parents=True, exist_ok=True)
+    seconds = {}
+    for name in ("a1", "a2", "load"):
+        (directory / f"{name}.json").unlink(missing_ok=True)
+    for name in ("a1", "a2"):
+        seconds[name] = run(selection, directory / f"{name}.json", args.realtime)
+    spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(args.busy)]
+    try:
+        seconds["load"] = run(selection, directory / "load.json")
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+    return seconds
+
+
+def percentile_90(values: list[float]) -> float:
+    return values[int(0.9 * (len(values) - 1))]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="use the quick profile")
@@ -82,40 +108,33 @@ def main() -> int:
     parser.add_argument(
         "--realtime", action="store_true", help="run A and A' under SCHED_FIFO (shared machines)"
     )
+    parser.add_argument("--from", dest="source", metavar="DIR", help="no runs: read DIR's files")
     parser.add_argument("selection", nargs="*", help="`run` options after --")
     args = parser.parse_args()
     selection = [*args.selection, *(["--quick"] if args.quick else [])]
 
-    directory = Path(args.keep or tempfile.mkdtemp(prefix="ipcbench-aa-"))
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = Path(args.source or args.keep or tempfile.mkdtemp(prefix="ipcbench-aa-"))
     first, second, loaded = (directory / f"{n}.json" for n in ("a1", "a2", "load"))
-    for path in (first, second, loaded):
-        path.unlink(missing_ok=True)
-
-    seconds = {
-        "a1": run(selection, first, args.realtime),
-        "a2": run(selection, second, args.realtime),
-    }
-    spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(args.busy)]
-    try:
-        seconds["load"] = run(selection, loaded)
-    finally:
-        for spinner in spinners:
-            spinner.kill()
-            spinner.wait()
+    if args.source:
+        seconds = {}  # not run here: no times
+    else:
+        seconds = measure(selection, directory, args)
 
     same = verdicts(first, second)
     called = [cell for cell in same if cell["verdict"] in ("faster", "slower")]
     changes = sorted(abs(cell["ratio"] - 1) for cell in same)
+    shift = math.exp(statistics.fmean(math.log(cell["ratio"]) for cell in same))
+    net_changes = sorted(abs(cell["ratio"] / shift - 1) for cell in same)
     _, gate = compare(first, second, "--fail-above", "10%")
     under_load = verdicts(first, loaded)
     slower = [cell for cell in under_load if cell["verdict"] == "slower"]
     too_few = sum(cell["verdict"] == "too few runs" for cell in same)
 
     print(f"selection: {' '.join(selection) or '(default matrix, default profile)'}")
-    print(f"run times: A {seconds['a1']:.0f} s, A' {seconds['a2']:.0f} s, "
-          f"under load {seconds['load']:.0f} s"
-          + (" (A and A' under SCHED_FIFO)" if args.realtime else ""))  # fmt: skip
+    if seconds:
+        print(f"run times: A {seconds['a1']:.0f} s, A' {seconds['a2']:.0f} s, "
+              f"under load {seconds['load']:.0f} s"
+              + (" (A and A' under SCHED_FIFO)" if args.realtime else ""))  # fmt: skip
     print(f"CPUs kept busy by other processes: A {busy_cpus(first)}, A' {busy_cpus(second)}, "
           f"under load {busy_cpus(loaded)}")  # fmt: skip
     print(f"A/A false alarms: {len(called)} of {len(same)} cells ({len(called) / len(same):.1%})"
@@ -123,7 +142,10 @@ def main() -> int:
     for cell in called:
         print(f"  called {cell['verdict']}: ratio {cell['ratio']:.3f} (q={cell['q_value']:.3g})")
     print(f"A/A run-to-run change per cell: median {statistics.median(changes):.1%}, "
-          f"90th percentile {changes[int(0.9 * (len(changes) - 1))]:.1%}")  # fmt: skip
+          f"90th percentile {percentile_90(changes):.1%}")  # fmt: skip
+    net_median, net_90 = statistics.median(net_changes), percentile_90(net_changes)
+    print(f"  common shift A'/A {shift:.3f}; net of it: median {net_median:.1%}, "
+          f"90th percentile {net_90:.1%}")  # fmt: skip
     print(f"compare --fail-above 10% on A/A: exit status {gate}")
     print(f"under load ({args.busy} busy processes): {len(slower)} of {len(under_load)} cells "
           f"called slower ({len(slower) / len(under_load):.1%})")  # fmt: skip

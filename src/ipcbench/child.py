@@ -13,12 +13,12 @@ The parent drives the child with small command messages sent on the same channel
     b"cputime"           reply with this process's CPU time so far (user + system, seconds)
     b"exit"              stop serving
 Where the endpoint has `fixed_calls(LEN)`, the messages of a "pingpong N LEN" or "stream N LEN
-FIRST" go through calls for that size alone: over a byte stream (os_pipe, subprocess_pipe)
-without framing, as both sides know their size, while commands, acks and digests stay framed;
-through a shared-memory ring (shared_array, shared_memory), into one buffer of that size. The child
-answers such a command with READY before the first message may come: the parent waits for it, so
-nothing of the timed loop is read ahead with the command, and the child reads its messages one
-per call (transports/framing.py, transports/slot_ring.py).
+FIRST" go through calls for that size alone, into one buffer of that size: over a byte stream
+(os_pipe, subprocess_pipe) without framing, as both sides know their size, while commands, acks
+and digests stay framed; through a shared-memory ring without lengths; through mp_pipe's
+Connection as usual. The child answers such a command with READY before the first message may
+come: the parent waits for it, so nothing of the timed loop is read ahead with the command, and
+the child reads its messages one per call (transports/framing.py, slot_ring.py, mp_pipe.py).
 A trailing b" objects" makes the child receive and send that command's messages (the ack too)
 through the endpoint's object calls (object_calls below) instead of its byte path; a trailing
 b" frames", through pickle protocol 5 with out-of-band buffers in frames of their own
@@ -253,7 +253,6 @@ def _first_mismatch(recv, first: int, count: int, unpack_from, size: int):
     if buffer is not None:  # a fixed receiver's (framing.py, slot_ring.py, mp_pipe.py)
         readinto, rest = recv.readinto, recv.rest
         stamp = memoryview(buffer)[:8].cast("Q")  # read in place: cheaper than unpack_from
-        expected = first
         try:
             for expected in range(first, first + count):
                 got = readinto(buffer)
