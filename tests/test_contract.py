@@ -142,13 +142,16 @@ def test_rings_carry_fixed_size_payloads_without_lengths_in_order_with_recv():
     try:
         send, recv = endpoint.fixed_calls(64)
         assert endpoint.fixed_calls(64) == (send, recv)  # one pair (and buffer) per size
-        messages = [bytes([n]) * 64 for n in range(4)]
+        messages = [bytes([n]) * 64 for n in range(3)]
         send(messages[0])
         endpoint.send(b"framed")  # plain and fixed calls in turn, through one cursor
         send(messages[1])
         assert bytes(recv()) == messages[0]
         assert bytes(endpoint.recv()) == b"framed"
         assert recv.readinto(recv.buffer) == 64 and bytes(recv.buffer) == messages[1]
+        lengths = memoryview(ring.array).cast("B")[:32].cast("Q")  # at the start of the ring
+        assert lengths.tolist() == [0, len(b"framed"), 0, 0]  # the fixed sends wrote none
+        lengths.release()
         with pytest.raises(ValueError, match="a 63-byte message through the calls for 64-byte"):
             send(messages[2][:-1])
     finally:

@@ -258,8 +258,8 @@ def test_stale_echoes_fail_and_a_payload_cache_gets_no_shortcut(tmp_path):
 
 
 class _Disorderly:
-    """A real channel whose parent side drops, swaps or truncates streamed payloads (not commands),
-    framed or not."""
+    """A real channel whose parent side drops, swaps, truncates or lengthens streamed payloads
+    (not commands), framed or not."""
 
     def __init__(self, endpoint, fault: str, at: int) -> None:
         self.endpoint, self.fault, self.at, self.payloads = endpoint, fault, at, 0
