@@ -203,8 +203,8 @@ def test_truncated_files_are_refused(small_result, tmp_path, cut):
         results.load(target)
 
 
-def test_huge_and_non_finite_numbers_are_refused(real_document, tmp_path):
-    for bad in ("1e400", "NaN", "-Infinity", "-1.0", "0"):
+def test_huge_tiny_and_non_finite_numbers_are_refused(real_document, tmp_path):
+    for bad in ("1e400", "6.8e39", "1e-300", "NaN", "-Infinity", "-1.0", "0"):
         text = json.dumps(real_document)
         first_value = json.dumps(real_document["benchmarks"][0]["runs"][-1]["values"][0])
         target = tmp_path / "bad.json"

@@ -45,6 +45,10 @@ PROFILE_NAMES = ("quick", "default", "rigorous")
 MAX_PASSES = 1000
 # Bigger result files than this are not ours (the full sweep writes well under 10 MB).
 MAX_FILE_BYTES = 256 << 20
+# Seconds per message (or per start-up) that no cell can take: below a picosecond is faster than
+# any clock, above an hour is no benchmark. The bounds also keep the statistics, which work on
+# logarithms, far from a float's range.
+PLAUSIBLE_SECONDS = (1e-12, 3600.0)
 
 
 class ResultFileError(UsageError):
@@ -221,8 +225,10 @@ def _check_benchmark(path: Path, bench) -> None:
     cpus = metadata.get("cpu_count", 1)
     if not (isinstance(cpus, int) and not isinstance(cpus, bool) and cpus >= 1):
         raise ResultFileError(f"{path}: benchmark {name!r} has an impossible cpu_count {cpus!r}")
+    low, high = PLAUSIBLE_SECONDS
     for value in bench.get_values():
-        if not (isinstance(value, float | int) and math.isfinite(value) and value > 0):
+        number = isinstance(value, float | int) and not isinstance(value, bool)
+        if not (number and low <= value <= high):
             raise ResultFileError(f"{path}: benchmark {name!r} holds an impossible value {value!r}")
 
 
