@@ -168,26 +168,14 @@ def ring_reader(buffer, size, free, filled):
     return recv
 
 
+# The exec'd child runs pipe_child itself, on its stdin and stdout: os_pipe's and subprocess_pipe's
+# raw loops then differ only as the harness's do, in how the child was started.
 SUBPROCESS_CHILD = """
-import os, sys
-size, pattern, loops = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-if len(sys.argv) > 4: os.sched_setaffinity(0, {int(sys.argv[4])})
-reader = open(0, "rb", buffering=0); buffer = bytearray(size); view = memoryview(buffer)
-def read_exactly():
-    got = reader.readinto(view)
-    while got < size:
-        more = reader.readinto(view[got:])
-        if not more: raise EOFError
-        got += more
-try:
-    while True:
-        if pattern == "pingpong":
-            read_exactly(); os.write(1, buffer)
-        else:
-            for _ in range(loops): read_exactly()
-            os.write(1, b"\\x06")
-except (EOFError, OSError):
-    pass
+import sys
+sys.path.insert(0, sys.argv[1])
+from fidelity import pipe_child
+size, pattern, loops = int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+pipe_child(0, 1, size, pattern, loops, {int(cpu) for cpu in sys.argv[5:]})
 """
 
 
@@ -225,8 +213,9 @@ class RawLoop:
         self._fd_loop(to_child_w, to_parent_r)
 
     def _open_subprocess_pipe(self, ctx, cpus) -> None:
-        command = [sys.executable, "-c", SUBPROCESS_CHILD, str(self.size), self.pattern]
-        command += [str(self.loops)] + ([str(min(cpus))] if cpus else [])
+        here = os.path.dirname(os.path.abspath(__file__))
+        command = [sys.executable, "-c", SUBPROCESS_CHILD, here, str(self.size), self.pattern]
+        command += [str(self.loops), *map(str, cpus or ())]
         popen = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
         for pipe in (popen.stdin, popen.stdout):
             fit_pipe(pipe.fileno(), self.size)  # as the harness's subprocess_pipe does

@@ -14,7 +14,8 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
 def test_fidelity_prints_harness_and_raw_loop_side_by_side_and_cleans_up():
     before = set(SHM.iterdir())
     completed = subprocess.run(
-        [sys.executable, BENCH / "fidelity.py", "-t", "mp_pipe,shared_array", "-p", "stream"]
+        [sys.executable, BENCH / "fidelity.py", "-t", "mp_pipe,shared_array,subprocess_pipe"]
+        + ["-p", "stream"]
         + ["--sizes", "4KiB", "--rounds", "2", "--values", "2", "--min-time", "0.002"],
         capture_output=True,
         text=True,
@@ -23,7 +24,7 @@ def test_fidelity_prints_harness_and_raw_loop_side_by_side_and_cleans_up():
     assert completed.returncode == 0, completed.stderr
     output = completed.stdout
     assert output.count("round ") == 2  # one pair of channels per cell and round
-    for transport in ("mp_pipe", "shared_array"):
+    for transport in ("mp_pipe", "shared_array", "subprocess_pipe"):
         row = re.search(
             rf"^stream +{transport} +4KiB .* GB/s .* GB/s +(\S+) +(\S+)-(\S+)", output, re.M
         )
