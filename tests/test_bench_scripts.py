@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import SHM
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -26,10 +27,40 @@ def test_fidelity_prints_harness_and_raw_loop_side_by_side_and_cleans_up():
     assert output.count("round ") == 2  # one pair of channels per cell and round
     for transport in ("mp_pipe", "shared_array", "subprocess_pipe"):
         row = re.search(
-            rf"^stream +{transport} +4KiB .* GB/s .* GB/s +(\S+) +(\S+)-(\S+)", output, re.M
+            rf"^stream +{transport} +4KiB .* MB/s .* MB/s +(\S+) +(\S+)-(\S+)", output, re.M
         )
         assert row, output
         ratio, lowest, highest = map(float, row.groups())
         assert 0 < lowest <= ratio <= highest  # the median of the pairs' ratios, and their range
     assert re.search(r"^harness/raw: median \d", output, re.M)
     assert set(SHM.iterdir()) == before  # the raw rings' segments are unlinked too
+
+
+def test_stamp_cost_prints_the_harness_beside_raw_loops_with_and_without_stamps():
+    completed = subprocess.run(
+        [sys.executable, BENCH / "stamp_cost.py", "-t", "os_pipe,subprocess_pipe"]
+        + ["--sizes", "64", "--rounds", "2", "--values", "2", "--min-time", "0.002"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.count("round ") == 2
+    for transport in ("os_pipe", "subprocess_pipe"):
+        row = re.search(
+            rf"^{transport} +64B( +\S+ MB/s){{3}} +(\S+) +(\S+)$", completed.stdout, re.M
+        )
+        assert row, completed.stdout
+        assert float(row[2]) > 0 and float(row[3]) > 0
+
+
+@pytest.mark.parametrize("argument", [["-t", "mp_pipe"], ["--sizes", "4"], ["--sizes", "x"]])
+def test_stamp_cost_refuses_what_it_cannot_measure_in_one_line(argument):
+    completed = subprocess.run(
+        [sys.executable, BENCH / "stamp_cost.py", *argument],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("stamp_cost: error: ") and completed.stderr.count("\n") == 1
