@@ -64,3 +64,17 @@ def test_stamp_cost_refuses_what_it_cannot_measure_in_one_line(argument):
     )
     assert completed.returncode == 2
     assert completed.stderr.startswith("stamp_cost: error: ") and completed.stderr.count("\n") == 1
+
+
+def test_machine_drift_counts_stretches_off_the_median_either_way():
+    sys.path.insert(0, str(BENCH))
+    try:
+        from machine_drift import SAMPLE_GAP, episodes
+    finally:
+        sys.path.remove(str(BENCH))
+    # 1 ms timings, with a fast stretch of three (0.5 ms) and a slow one of two (2 ms).
+    seconds = [1, 1, 0.5, 0.5, 0.5, 1, 1, 2, 2, 1, 1, 1]
+    samples = [(index * SAMPLE_GAP, value / 1000) for index, value in enumerate(seconds)]
+    line = episodes("hand-over", samples)
+    assert "41.7% of the timings (2 slower, 3 faster), in 2 stretches" in line, line
+    assert line.endswith(f"the longest {3 * SAMPLE_GAP:.2f} s"), line
