@@ -8,8 +8,9 @@ it (ipcbench.benches.stream), so that the child can check every message inside t
 minimal loop of bench/fidelity.py sends its payloads as they are. Over fresh pairs of channels
 (one per round), this times three loops side by side, values alternated: the harness's cell,
 fidelity's raw loop, and that raw loop writing the same stamp into each payload as the harness
-does. It prints harness/raw and harness/(raw + stamp): the second is the harness's cost once
-the check's share is taken out. No assertion: figures to read.
+does (unrolled over the ring of two payloads, as the harness's sender is). It prints harness/raw
+and harness/(raw + stamp): the second is the harness's cost once the check's share is taken out.
+No assertion: figures to read.
 """
 
 import argparse
@@ -17,7 +18,7 @@ import os
 import statistics
 import sys
 
-from fidelity import RING_MASK, RawLoop, figure
+from fidelity import RING, RawLoop, figure
 
 from ipcbench import allocator
 from ipcbench.benches import open_bench
@@ -27,6 +28,7 @@ from ipcbench.transports import registry
 
 PIPES = ("os_pipe", "subprocess_pipe")  # the transports whose raw loop is RawLoop._fd_loop
 STAMP_BYTES = 8
+assert RING == 2, "StampingRawLoop sends from a ring of two payloads"
 
 
 class StampingRawLoop(RawLoop):
@@ -38,11 +40,17 @@ class StampingRawLoop(RawLoop):
         stamps = [memoryview(payload)[:STAMP_BYTES].cast("Q") for payload in payloads]
         write, readinto, ack = os.write, reader.readinto, bytearray(1)
 
-        def stream(loops):
-            for n in range(loops):
-                slot = n & RING_MASK
-                stamps[slot][0] = n
-                write(wfd, payloads[slot])
+        (payload, other), (stamp, other_stamp) = payloads, stamps
+
+        def stream(loops):  # two messages per turn, as the harness's sender
+            for n in range(0, loops - 1, 2):
+                stamp[0] = n
+                write(wfd, payload)
+                other_stamp[0] = n + 1
+                write(wfd, other)
+            if loops & 1:
+                stamp[0] = loops - 1
+                write(wfd, payload)
             readinto(ack)
 
         self.run = stream

@@ -51,6 +51,47 @@ def leaves_no_child_and_no_segment():
     assert new_shm_entries(shm_before) == set()
 
 
+def test_the_stream_sender_sends_each_number_once_from_alternating_payloads():
+    """The stream's sender is unrolled over the ring of two payloads: odd counts and odd first
+    numbers must still give first, first + 1, ... with no payload sent twice in a row."""
+    from ipcbench.benches.stream import _stream_ring
+
+    ring = [bytearray(64), bytearray(64)]
+    stamps = [memoryview(payload)[:8].cast("Q") for payload in ring]
+
+    def sent_by(first, loops):
+        sent = []
+        record = sent.append
+        _stream_ring(
+            lambda p: record((p, int.from_bytes(p[:8], sys.byteorder))), ring, stamps, first, loops
+        )
+        return sent
+
+    for first in (1, 2, 7):
+        for loops in (1, 2, 3, 8, 9):
+            sent = sent_by(first, loops)
+            assert [number for _, number in sent] == list(range(first, first + loops))
+            assert all(p is ring[number & 1] for p, number in sent)
+
+
+def test_a_real_stream_of_any_count_passes_the_childs_check_of_every_stamp():
+    """The child checks each message's stamp and the ack's count and sum: counts of either
+    parity, from first numbers of either parity (each stream moves the first on)."""
+    from ipcbench.benches.base import start_context
+    from ipcbench.benches.stream import stream
+    from ipcbench.payloads import make_channel
+
+    endpoint = OsPipe().open(start_context("fork"), 4096, None)
+    try:
+        channel = make_channel(endpoint, "bytes", 64)
+        assert channel.ring is not None  # the unrolled sender's path
+        for loops in (1, 2, 3, 8, 9, 1):
+            assert stream(endpoint, channel, loops) > 0
+        endpoint.send(b"exit")
+    finally:
+        endpoint.close()
+
+
 @pytest.mark.parametrize("method", ("fork", "spawn", "forkserver", "exec"))
 def test_startup_process_starts_and_joins_a_child_per_loop(method):
     with ProcessStartup(cell("startup", "process", method, size=0)) as bench:

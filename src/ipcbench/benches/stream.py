@@ -12,12 +12,14 @@ from ipcbench.benches.base import DataError
 from ipcbench.benches.pingpong import NO_METER, Session, command
 from ipcbench.benches.spec import Pattern
 from ipcbench.child import stream_ack
-from ipcbench.payloads import RING_MASK, Channel
+from ipcbench.payloads import RING, RING_MASK, Channel
 from ipcbench.units import MEGABYTES_PER_SECOND
 
 # One value of a stream carries several messages: a single 16 MiB message per value would time
 # one message's latency, not a throughput.
 STREAM_MIN_MESSAGES = 8
+
+assert RING == 2, "_stream_ring is unrolled over a ring of two payloads"
 
 
 def stream(endpoint, channel: Channel, loops: int, meter=NO_METER) -> float:
@@ -26,12 +28,7 @@ def stream(endpoint, channel: Channel, loops: int, meter=NO_METER) -> float:
     command(endpoint, channel, b"stream %d %d %d" % (loops, channel.child_length, first))
     cpu = meter.start()
     if channel.ring is not None:  # bytes: the same steps as below, inline (see Channel.ring)
-        ring, stamps = channel.ring, channel.stamps
-        start = perf_counter()
-        for n in range(first, first + loops):
-            slot = n & RING_MASK
-            stamps[slot][0] = n
-            send(ring[slot])
+        start = _stream_ring(send, channel.ring, channel.stamps, first, loops)
     else:
         start = perf_counter()
         for n in range(first, first + loops):
@@ -45,6 +42,31 @@ def stream(endpoint, channel: Channel, loops: int, meter=NO_METER) -> float:
             f"the child's ack after {loops} streamed messages was not right: {ack[:120]!r}"
         )
     return elapsed
+
+
+def _stream_ring(send, ring: list, stamps: list, first: int, loops: int) -> float:
+    """Send messages first .. first + loops - 1 from the two-payload ring (message n from slot
+    n & 1), each stamped with its number just before it goes; return the clock's start.
+
+    Unrolled over the ring, each payload and its stamp's view in a local: indexing the ring per
+    message cost ~25 ns, and a slower sender wakes its reader more often. 64-byte pipe streams
+    measured 1.05-1.13x a raw loop with the ring indexed, 0.99-1.02x unrolled
+    (bench/stamp_cost.py).
+    """
+    slot = first & RING_MASK
+    payload, other = ring[slot], ring[slot ^ 1]
+    stamp, other_stamp = stamps[slot], stamps[slot ^ 1]
+    last = first + loops - 1
+    start = perf_counter()
+    for n in range(first, last, 2):
+        stamp[0] = n
+        send(payload)
+        other_stamp[0] = n + 1
+        send(other)
+    if loops & 1:  # an odd count: the last message takes the first payload again
+        stamp[0] = last
+        send(payload)
+    return start
 
 
 class Stream(Session):
