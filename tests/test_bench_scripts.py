@@ -78,3 +78,48 @@ def test_machine_drift_counts_stretches_off_the_median_either_way():
     line = episodes("hand-over", samples)
     assert "41.7% of the timings (2 slower, 3 faster), in 2 stretches" in line, line
     assert line.endswith(f"the longest {3 * SAMPLE_GAP:.2f} s"), line
+
+
+def test_noise_source_times_kept_and_fresh_channels_in_the_same_rounds():
+    before = set(SHM.iterdir())
+    cells = "pingpong/os_pipe/fork/64B/split,stream/shared_array/spawn/4KiB/split"
+    completed = subprocess.run(
+        [sys.executable, BENCH / "noise_source.py", "-c", cells]
+        + ["--rounds", "4", "--min-time", "0.002"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr.count("round ") == 4  # progress, one line per round
+    for name in cells.split(","):
+        row = re.search(rf"^{name} +(\S+)% +(\S+)% +(\S+) +(\S+) +(\S+)$", completed.stdout, re.M)
+        assert row, completed.stdout
+        assert float(row[1]) >= 0 and float(row[2]) >= 0
+    assert re.search(
+        r"^median spread: kept \d+\.\d%, fresh \d+\.\d% \(2 cells, 4 rounds\)$",
+        completed.stdout,
+        re.M,
+    )
+    assert set(SHM.iterdir()) == before  # every fresh channel's and kept ring's segment is gone
+
+
+@pytest.mark.parametrize(
+    "argument",
+    [
+        ["-c", "pingpong/os_pipe/forkserver/64B/split"],  # cannot stay open beside others
+        ["-c", "pool/map/fork/64B/split"],
+        ["-c", "not-a-cell"],
+        ["--rounds", "3"],
+    ],
+)
+def test_noise_source_refuses_what_it_cannot_measure_in_one_line(argument):
+    completed = subprocess.run(
+        [sys.executable, BENCH / "noise_source.py", *argument],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("noise_source: error: ")
+    assert completed.stderr.count("\n") == 1
