@@ -12,7 +12,7 @@ import psutil
 import pyperf
 import pytest
 from conftest import interrupt_after_cells, run_cli, with_plugins
-from results_helpers import shown
+from results_helpers import benchmark, edited_copy, shown
 
 from ipcbench import load_results, results
 from ipcbench.runner import PROFILES
@@ -300,6 +300,33 @@ def test_cpu_time_per_message_is_recorded_beside_wall_time(small_result):
     null = frame[(frame.transport == "null") & (frame.pattern == "pingpong")]
     assert (null["cpu_us_per_message"] < 3 * null["median"] * 1e6).all()
     assert "CPU µs/msg" in shown(small_result)
+    # No cell claims more CPU time than its CPUs could give while its figure's time passed.
+    assert (frame["cpu_us_per_message"] <= frame["cpu_count"] * frame["median"] * 1e6).all()
+
+
+def test_a_cells_cpu_figure_is_its_runs_cpu_share_at_its_figure(small_result, tmp_path):
+    """Seen in a real run: two workers each within 2 CPUs x their own wall time, but the median
+    of their CPU per message (4.04 µs) beside the median of their wall times (2.01 µs) read as
+    more than 2 CPUs could give. The cell's figure is the runs' median share times its figure."""
+    cell = "stream/os_pipe/spawn/4KiB/split"
+    runs = [([1.994e-6, 1.974e-6, 2.061e-6], 3.999e-6), ([2.016e-6, 2.017e-6, 2.15e-6], 4.089e-6)]
+
+    def measured_so(data):
+        timed = [run for run in benchmark(data, cell)["runs"] if "values" in run]
+        assert len(timed) == len(runs)  # the quick profile: two workers
+        for run, (values, cpu) in zip(timed, runs, strict=True):
+            run["values"] = values
+            run["metadata"]["cpu_per_message"] = cpu
+
+    edited = edited_copy(small_result, tmp_path / "shares.json", measured_so)
+    frame = load_results([edited])
+    axes = frame[["pattern", "transport", "method", "size"]].agg("/".join, axis=1)
+    row = frame[axes == "stream/os_pipe/spawn/4KiB"].iloc[0]
+    figure_us = 1e6 * (1.994e-6 + 2.017e-6) / 2  # the median of the two workers' medians
+    shares = sorted(cpu / (sum(values) / len(values)) for values, cpu in runs)
+    assert row["median"] * 1e6 == pytest.approx(figure_us)
+    assert row["cpu_us_per_message"] == pytest.approx(sum(shares) / 2 * figure_us)
+    assert row["cpu_us_per_message"] <= 2 * figure_us
 
 
 def test_broken_fanin_channels_fail_their_cells(tmp_path):
