@@ -15,6 +15,7 @@ from conftest import interrupt_after_cells, run_cli, with_plugins
 from results_helpers import benchmark, edited_copy, shown
 
 from ipcbench import load_results, results
+from ipcbench.cputime import TOLERANCE
 from ipcbench.runner import PROFILES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -300,8 +301,10 @@ def test_cpu_time_per_message_is_recorded_beside_wall_time(small_result):
     null = frame[(frame.transport == "null") & (frame.pattern == "pingpong")]
     assert (null["cpu_us_per_message"] < 3 * null["median"] * 1e6).all()
     assert "CPU µs/msg" in shown(small_result)
-    # No cell claims more CPU time than its CPUs could give while its figure's time passed.
-    assert (frame["cpu_us_per_message"] <= frame["cpu_count"] * frame["median"] * 1e6).all()
+    # No cell claims more CPU time than its CPUs could give while its figure's time passed
+    # (within the tolerance of each run's own check: the CPU window is a hair longer).
+    most = frame["cpu_count"] * frame["median"] * 1e6 * TOLERANCE
+    assert (frame["cpu_us_per_message"] <= most).all()
 
 
 def test_a_cells_cpu_figure_is_its_runs_cpu_share_at_its_figure(small_result, tmp_path):
