@@ -56,14 +56,17 @@ def test_stamp_cost_prints_the_harness_beside_raw_loops_with_and_without_stamps(
 
 @pytest.mark.parametrize("argument", [["-t", "mp_pipe"], ["--sizes", "4"], ["--sizes", "x"]])
 def test_stamp_cost_refuses_what_it_cannot_measure_in_one_line(argument):
+    assert refusal("stamp_cost.py", *argument).startswith("stamp_cost: error: ")
+
+
+def refusal(script: str, *arguments) -> str:
+    """The one line a bench script prints on stderr as it refuses `arguments` (exit status 2)."""
     completed = subprocess.run(
-        [sys.executable, BENCH / "stamp_cost.py", *argument],
-        capture_output=True,
-        text=True,
-        timeout=60,
+        [sys.executable, BENCH / script, *arguments], capture_output=True, text=True, timeout=60
     )
-    assert completed.returncode == 2
-    assert completed.stderr.startswith("stamp_cost: error: ") and completed.stderr.count("\n") == 1
+    assert completed.returncode == 2, completed.stderr
+    assert completed.stderr.count("\n") == 1, completed.stderr
+    return completed.stderr
 
 
 def test_machine_drift_counts_stretches_off_the_median_either_way():
@@ -114,12 +117,4 @@ def test_noise_source_times_kept_and_fresh_channels_in_the_same_rounds():
     ],
 )
 def test_noise_source_refuses_what_it_cannot_measure_in_one_line(argument):
-    completed = subprocess.run(
-        [sys.executable, BENCH / "noise_source.py", *argument],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert completed.returncode == 2
-    assert completed.stderr.startswith("noise_source: error: ")
-    assert completed.stderr.count("\n") == 1
+    assert refusal("noise_source.py", *argument).startswith("noise_source: error: ")
