@@ -399,9 +399,7 @@ def figure(pattern: str, size: int, seconds: float) -> str:
 
 
 def main() -> int:
-    if not allocator.policy():  # the harness's workers run under it (allocator.py): so do both
-        environ = allocator.with_policy(dict(os.environ))
-        os.execve(sys.executable, [sys.executable, *sys.argv], environ)
+    allocator.rerun_under_policy()  # the harness's workers run under it (allocator.py)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-t", "--transports", default=",".join(SEEDS))
     parser.add_argument("-p", "--patterns", default="pingpong,stream")

@@ -118,10 +118,7 @@ def correlation(xs: list[float], ys: list[float]) -> float:
 
 
 def main() -> int:
-    if not allocator.policy():  # as the harness's workers run
-        os.execve(
-            sys.executable, [sys.executable, *sys.argv], allocator.with_policy(dict(os.environ))
-        )
+    allocator.rerun_under_policy()  # the harness's workers run under it (allocator.py)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-c", "--cells", default=",".join(DEFAULT_CELLS))
     parser.add_argument("--rounds", type=int, default=40)

@@ -84,10 +84,7 @@ def refuse(message: str) -> int:
 
 
 def main() -> int:
-    if not allocator.policy():  # as bench/fidelity.py: the harness's workers run under it
-        os.execve(
-            sys.executable, [sys.executable, *sys.argv], allocator.with_policy(dict(os.environ))
-        )
+    allocator.rerun_under_policy()  # the harness's workers run under it (allocator.py)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-t", "--transports", default=",".join(PIPES))
     parser.add_argument("--sizes", default="64")

@@ -16,6 +16,7 @@ allocator's state, started ones the variable. Other C libraries ignore it. Each 
 """
 
 import os
+import sys
 
 VARIABLE = "GLIBC_TUNABLES"
 POLICY = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864"
@@ -31,3 +32,10 @@ def with_policy(environ: dict) -> dict:
 def policy() -> str:
     """The policy this process started under ("" when none was set)."""
     return os.environ.get(VARIABLE, "")
+
+
+def rerun_under_policy() -> None:
+    """Re-run this program (same interpreter and arguments) under the policy, unless it already
+    runs under it: for the bench scripts that time a raw loop beside the harness's workers."""
+    if not policy():
+        os.execve(sys.executable, [sys.executable, *sys.argv], with_policy(dict(os.environ)))
